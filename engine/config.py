@@ -1,0 +1,51 @@
+"""Settings read from the environment, with embedded defaults (SQLite file, offline pack, one cache folder).
+
+Every setting is an environment variable so the dashboard, the worker it spawns and the CLI agree without
+passing flags around:
+
+- RIGHTSIZE_HOME      root for everything the app writes (default: <repo>/.rightsize)
+- RIGHTSIZE_DB        SQLite file with jobs and trial records (default: $RIGHTSIZE_HOME/rightsize.sqlite)
+- RIGHTSIZE_CACHE     converted weights, trained heads, embeddings (default: $RIGHTSIZE_HOME/cache)
+- RIGHTSIZE_REGION    default grid region, ISO 3166 alpha-3 (default: USA)
+- RIGHTSIZE_OFFLINE   "1" (default) never touches a model hub; "0" lets hub ids load online
+- RIGHTSIZE_THREADS   torch threads used by a trial (default: all cores)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    db_path: Path
+    cache_dir: Path
+    default_region: str
+    offline: bool
+    threads: int
+
+
+def settings() -> Settings:
+    """Read settings afresh (tests change the environment between cases)."""
+    home = Path(os.environ.get("RIGHTSIZE_HOME", REPO_ROOT / ".rightsize"))
+    return Settings(
+        home=home,
+        db_path=Path(os.environ.get("RIGHTSIZE_DB", home / "rightsize.sqlite")),
+        cache_dir=Path(os.environ.get("RIGHTSIZE_CACHE", home / "cache")),
+        default_region=os.environ.get("RIGHTSIZE_REGION", "USA").upper(),
+        offline=os.environ.get("RIGHTSIZE_OFFLINE", "1") != "0",
+        threads=int(os.environ.get("RIGHTSIZE_THREADS", "0")) or (os.cpu_count() or 1),
+    )
+
+
+def apply_offline_env() -> None:
+    """Make hub libraries fail fast instead of trying the network when offline."""
+    if settings().offline:
+        for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+            os.environ[var] = "1"
+        os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")

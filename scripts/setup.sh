@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Idempotent set-up: a virtual environment with pinned packages, the offline pack, and (for tests) chromium.
+# Quick on a second run: each step is skipped when its inputs have not changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${RIGHTSIZE_VENV:-.venv}
+PY=${PYTHON:-python3}
+want_browser=${1:-}
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "setup: creating $VENV" >&2
+  "$PY" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+fi
+
+stamp="$VENV/.rightsize-installed"
+inputs=$(cat requirements*.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$inputs" ]; then
+  echo "setup: installing packages (first time: a few minutes, ~2 GB with the offline pack)" >&2
+  "$VENV/bin/pip" install -q -r requirements-dev.txt -r requirements-pack.txt
+  "$VENV/bin/pip" install -q --no-deps -r requirements-pack-nodeps.txt
+  "$VENV/bin/pip" install -q --no-deps --no-build-isolation -e .
+  echo "$inputs" > "$stamp"
+fi
+
+if [ "$want_browser" = "--browser" ] && ! command -v chromium >/dev/null 2>&1; then
+  echo "setup: installing Debian's chromium for the browser test" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium >/dev/null
+fi
