@@ -78,7 +78,7 @@ MODELS: dict[str, ModelSpec] = {
             params_m=0.0,
             source="VADER sentiment lexicon and rules (Hutto & Gilbert 2014), package nltk-vader-sentiment",
             loader="engine.models.vader:load",
-            package="nltk_vader_sentiment",
+            package="nltk-vader-sentiment",
             install="pip install nltk-vader-sentiment==1.0.0",
         ),
         ModelSpec(
