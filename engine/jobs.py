@@ -12,8 +12,9 @@ import sys
 from dataclasses import asdict, dataclass, field
 
 from engine.config import settings
-from engine.registry import get_model, get_task, get_technique, get_test_set
+from engine.registry import get_model, get_task, get_test_set, require_installed
 from engine.store import Job, Store
+from engine.techniques import parse_spec
 
 EVAL_SIZE_RANGE = (20, 5000)
 
@@ -38,9 +39,9 @@ class RunRequest:
         if not self.techniques:
             raise ValueError("Pick at least one technique.")
         for model in self.models:
-            get_model(model, task)
+            require_installed(get_model(model, task))
         for technique in self.techniques:
-            get_technique(technique)
+            parse_spec(technique)
         low, high = EVAL_SIZE_RANGE
         if not low <= int(self.eval_size) <= high:
             raise ValueError(f"Eval size must be between {low} and {high} items (got {self.eval_size}).")

@@ -19,6 +19,10 @@ class ChoiceError(ValueError):
     """A name that is not one of the valid choices; the message names them and the closest one."""
 
 
+class OfflineError(RuntimeError):
+    """A model-hub id asked for while Rightsize runs offline."""
+
+
 class NotInstalledError(RuntimeError):
     """A model or dataset whose package is missing; the message carries the command that installs it."""
 
@@ -209,6 +213,16 @@ def is_hub_id(name: str) -> bool:
 
 
 def hub_model(name: str) -> ModelSpec:
+    from pathlib import Path
+
+    from engine.config import settings
+
+    if settings().offline and not Path(name).expanduser().is_dir():
+        raise OfflineError(
+            f"'{name}' looks like a model-hub id, but Rightsize runs offline (RIGHTSIZE_OFFLINE=1), so it cannot "
+            f"be downloaded. Use an installed model ({', '.join(MODELS)}), a local folder with a safetensors "
+            "model, or set RIGHTSIZE_OFFLINE=0 on a machine that reaches the hub."
+        )
     return ModelSpec(
         id=name,
         family="encoder",

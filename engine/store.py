@@ -98,6 +98,16 @@ class Store:
             )
             return int(cur.lastrowid)
 
+    def start_job(self, task: str, spec: dict[str, Any], worker_pid: int) -> int:
+        """A job run in the caller's own process (the CLI): it starts as running, owned by that process."""
+        with self._connect() as conn:
+            cur = conn.execute(
+                "INSERT INTO jobs(task, spec, status, message, worker_pid, created_at, started_at) "
+                "VALUES (?, ?, 'running', 'starting', ?, ?, ?)",
+                (task, json.dumps(spec), worker_pid, now_iso(), now_iso()),
+            )
+            return int(cur.lastrowid)
+
     def job(self, job_id: int) -> Job | None:
         with self._connect() as conn:
             row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
@@ -131,6 +141,10 @@ class Store:
                 "UPDATE jobs SET progress=?, message=? WHERE id=? AND status='running'",
                 (max(0.0, min(1.0, progress)), message, job_id),
             )
+
+    def update_message(self, job_id: int, message: str) -> None:
+        with self._connect() as conn:
+            conn.execute("UPDATE jobs SET message=? WHERE id=?", (message, job_id))
 
     def finish(self, job_id: int, error: str = "") -> None:
         status = "failed" if error else "done"

@@ -1,0 +1,174 @@
+"""Command line: `python -m engine tasks | regions | run | worker`. Results on stdout, logs on stderr.
+
+Exit status: 0 success, 1 every trial failed, 2 bad input (unknown name, out-of-range number, model not
+installed, hub id while offline) with a message naming the valid choices.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+
+from engine.registry import ChoiceError, NotInstalledError, OfflineError
+
+BAD_INPUT = (ChoiceError, NotInstalledError, OfflineError, ValueError)
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    from engine.registry import MODELS, TASKS, TECHNIQUES, is_installed
+
+    rows = []
+    for task in TASKS.values():
+        models = [
+            {"id": m, "family": MODELS[m].family, "params_m": MODELS[m].params_m,
+             "installed": is_installed(MODELS[m]), "install": MODELS[m].install, "source": MODELS[m].source}
+            for m in task.models
+        ]
+        rows.append({"id": task.id, "title": task.title, "test_sets": [s.id for s in task.test_sets],
+                     "models": models, "techniques": list(TECHNIQUES)})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        print(f"{row['id']}: {row['title']}   test sets: {', '.join(row['test_sets'])}")
+        for m in row["models"]:
+            state = "installed" if m["installed"] else f"NOT installed -> {m['install']}"
+            print(f"  {m['id']:<12} {m['family']:<11} {m['params_m']:>7.1f}M  {state}")
+        print(f"  techniques: {', '.join(row['techniques'])}")
+    return 0
+
+
+def cmd_regions(args: argparse.Namespace) -> int:
+    from engine.carbon import regions
+
+    rows = regions()
+    if args.json:
+        print(json.dumps([r.__dict__ for r in rows], indent=2))
+    else:
+        for r in rows:
+            print(f"{r.region}  {r.g_per_kwh:8.1f} g/kWh  {r.year}  {r.name}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from engine.jobs import RunRequest
+    from engine.runner import run_request
+    from engine.store import Store
+
+    request = RunRequest(args.task, _csv(args.models), _csv(args.techniques), args.eval_size,
+                         args.region or RunRequest.__dataclass_fields__["region"].default_factory(),
+                         args.test_set, args.seed).validated()
+    store = Store()
+    job_id = store.start_job(request.task, request.to_dict(), os.getpid())
+    records = []
+
+    def progress(fraction: float, message: str) -> None:
+        store.update_progress(job_id, fraction, message)
+        print(f"[{fraction:6.1%}] {message}", file=sys.stderr, flush=True)
+
+    try:
+        for record in run_request(request, job_id, progress):
+            store.add_trial(record)
+            records.append(record)
+    except BaseException as error:  # Ctrl-C or a crash: the job must not stay "running"
+        store.finish(job_id, f"Interrupted: {type(error).__name__}: {error}")
+        raise
+    failed = [r for r in records if r.status == "failed"]
+    store.finish(job_id, "Every trial failed." if failed and len(failed) == len(records) else "")
+    if args.json:
+        print(json.dumps([r.to_dict() for r in records], indent=2))
+    else:
+        _print_table(records)
+    return 1 if failed and len(failed) == len(records) else 0
+
+
+def _print_table(records: list) -> None:
+    print(f"{'model':<12} {'technique':<14} {'accuracy (95% CI)':<22} {'p50 ms':>8} {'p95 ms':>8} "
+          f"{'q/s b32':>8} {'Wh/1k':>8} {'gCO2e/1k':>9} {'MB':>7}")
+    for r in records:
+        if r.status != "ok":
+            print(f"{r.model:<12} {r.technique:<14} {r.status.upper()}: {r.error}")
+            continue
+        ci = f"{r.accuracy:.3f} ({r.accuracy_ci_low:.3f}-{r.accuracy_ci_high:.3f})"
+        print(f"{r.model:<12} {r.technique:<14} {ci:<22} {r.latency_p50_ms:>8.1f} {r.latency_p95_ms:>8.1f} "
+              f"{r.throughput_per_s:>8.1f} {r.energy_wh_per_1k:>8.4f} {r.co2e_g_per_1k:>9.4f} "
+              f"{r.model_size_mb:>7.1f}" + ("  CONTENDED" if r.contended else ""))
+    if records:
+        print(f"energy: {records[0].energy_method}")
+
+
+def cmd_trial(args: argparse.Namespace) -> int:
+    """Internal: one trial in this process, JSON lines on stdout (see engine.runner)."""
+    from engine.trial import TrialSpec, run_trial
+
+    _die_with_parent()
+    spec = TrialSpec(**json.loads(args.spec))
+
+    def progress(fraction: float, message: str) -> None:
+        print(json.dumps({"progress": fraction, "message": message}), flush=True)
+
+    record = run_trial(spec, progress)
+    print(json.dumps({"record": record.to_dict()}), flush=True)
+    return 0
+
+
+def _die_with_parent() -> None:
+    """If the worker is killed (even with -9), its trial child must not measure on as an orphan."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from engine.worker import serve
+
+    serve()
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m engine", description="Rightsize engine: measure smaller models.")
+    sub = top.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("tasks", help="tasks, their models, and whether each is installed")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_tasks)
+    p = sub.add_parser("regions", help="grid regions with carbon intensity (codecarbon data)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_regions)
+    p = sub.add_parser("run", help="measure models x techniques on a task and store the records")
+    p.add_argument("--task", required=True)
+    p.add_argument("--models", required=True, help="comma-separated model ids (see `tasks`)")
+    p.add_argument("--techniques", default="fp32", help="comma-separated techniques (default fp32)")
+    p.add_argument("--eval-size", type=int, default=300)
+    p.add_argument("--region", default="", help="ISO 3166 alpha-3 grid region (default RIGHTSIZE_REGION or USA)")
+    p.add_argument("--test-set", default="")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print the trial records as a JSON array")
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("trial", help=argparse.SUPPRESS)
+    p.add_argument("spec")
+    p.set_defaults(func=cmd_trial)
+    p = sub.add_parser("worker", help="process queued dashboard jobs until idle")
+    p.set_defaults(func=cmd_worker)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except BAD_INPUT as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2

