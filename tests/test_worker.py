@@ -1,0 +1,41 @@
+"""The dashboard's worker on the real pack: a kill -9 mid-job fails that job, keeps the server's data, and the
+next job still runs."""
+
+import os
+import signal
+import time
+
+import pytest
+
+from engine.jobs import RunRequest, job_status, submit_run
+from engine.store import Store
+
+pytestmark = pytest.mark.slow
+
+
+def wait_for(predicate, timeout_s=300.0, what="condition"):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_killed_worker_fails_its_job_and_the_next_job_runs(tmp_path, monkeypatch, shared_cache):
+    monkeypatch.setenv("RIGHTSIZE_HOME", str(tmp_path))
+    monkeypatch.setenv("RIGHTSIZE_CACHE", str(shared_cache))
+    store = Store()
+    request = RunRequest("sentiment", ("minilm-l3",), ("fp32",), eval_size=40)
+    first = submit_run(request, store)
+    job = wait_for(lambda: (j := store.job(first)).status == "running" and j.worker_pid and j, what="job start")
+    os.kill(job.worker_pid, signal.SIGKILL)
+    wait_for(lambda: job_status(first, store).status == "failed", 30, "the dead worker's job to fail")
+    assert "died" in store.job(first).error
+
+    second = submit_run(request, store)
+    done = wait_for(lambda: (j := job_status(second, store)).status in ("done", "failed") and j, what="second job")
+    assert done.status == "done", done.error
+    (record,) = store.trials(job_ids=[second])
+    assert record.status == "ok" and record.accuracy > 0.5
