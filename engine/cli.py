@@ -12,10 +12,6 @@ import logging
 import os
 import sys
 
-from engine.registry import ChoiceError, NotInstalledError, OfflineError
-
-BAD_INPUT = (ChoiceError, NotInstalledError, OfflineError, ValueError)
-
 
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(",") if item.strip())
@@ -169,6 +165,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except BAD_INPUT as error:
+    except ValueError as error:  # bad input (engine.registry's errors are ValueErrors): a message, not a trace
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -9,6 +9,7 @@ passing flags around:
 - RIGHTSIZE_REGION    default grid region, ISO 3166 alpha-3 (default: USA)
 - RIGHTSIZE_OFFLINE   "1" (default) never touches a model hub; "0" lets hub ids load online
 - RIGHTSIZE_THREADS   torch threads used by a trial (default: all cores)
+- RIGHTSIZE_NO_WORKER "1" queues jobs without starting a worker (page tests; or run `python -m engine worker`)
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Settings:
     default_region: str
     offline: bool
     threads: int
+    autostart_worker: bool
 
 
 def settings() -> Settings:
@@ -40,6 +42,7 @@ def settings() -> Settings:
         default_region=os.environ.get("RIGHTSIZE_REGION", "USA").upper(),
         offline=os.environ.get("RIGHTSIZE_OFFLINE", "1") != "0",
         threads=int(os.environ.get("RIGHTSIZE_THREADS", "0")) or (os.cpu_count() or 1),
+        autostart_worker=not os.environ.get("RIGHTSIZE_NO_WORKER"),
     )
 
 

@@ -77,11 +77,12 @@ def pid_alive(pid: int | None) -> bool:
         return True
 
 
-def submit_run(request: RunRequest, store: Store | None = None, start_worker: bool = True) -> int:
+def submit_run(request: RunRequest, store: Store | None = None, start_worker: bool | None = None) -> int:
+    """Validate, queue, and (unless RIGHTSIZE_NO_WORKER is set) make sure a worker will run it."""
     request = request.validated()
     store = store or Store()
     job_id = store.submit(request.task, request.to_dict())
-    if start_worker:
+    if settings().autostart_worker if start_worker is None else start_worker:
         ensure_worker()
     return job_id
 
@@ -104,6 +105,7 @@ def ensure_worker() -> None:
 def job_status(job_id: int, store: Store | None = None) -> Job | None:
     """The job as stored, after failing any running job whose worker has died (and restarting the queue)."""
     store = store or Store()
-    if store.fail_orphans(pid_alive) and any(j.status == "queued" for j in store.jobs(limit=50)):
+    orphans = store.fail_orphans(pid_alive)
+    if orphans and settings().autostart_worker and any(j.status == "queued" for j in store.jobs(limit=50)):
         ensure_worker()
     return store.job(job_id)

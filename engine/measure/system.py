@@ -1,0 +1,78 @@
+"""What machine and software a measurement ran on. Imports no heavy package (torch only if already loaded)."""
+
+from __future__ import annotations
+
+import platform
+import resource
+import sys
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import psutil
+
+PACKAGES = ("torch", "transformers", "onnxruntime", "codecarbon", "scikit-learn", "numpy", "rightsize")
+NOT_INSTALLED = "not installed"
+
+
+def hardware() -> dict[str, object]:
+    logical = psutil.cpu_count(logical=True) or 1
+    torch = sys.modules.get("torch")  # read torch's state only if the caller already loaded it
+    return {
+        "cpu_model": _cpu_model(),
+        "physical_cores": psutil.cpu_count(logical=False) or logical,
+        "logical_cores": logical,
+        "memory_gb": round(psutil.virtual_memory().total / 1e9, 2),
+        "os": platform.platform(),
+        "machine": platform.machine(),
+        "torch_threads": torch.get_num_threads() if torch is not None else None,
+        "accelerator": _accelerator(torch),
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _accelerator(torch: object | None) -> str:
+    if torch is None:
+        return "none"
+    try:
+        if torch.cuda.is_available():  # type: ignore[attr-defined]
+            return str(torch.cuda.get_device_name(0))  # type: ignore[attr-defined]
+    except Exception:  # a broken CUDA setup is reported as "none", not as a crash of the trial
+        pass
+    return "none"
+
+
+def versions() -> dict[str, str]:
+    """Installed versions from package metadata (nothing is imported)."""
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = NOT_INSTALLED
+    return out
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of THIS process since it started, in MB (10^6 bytes).
+
+    It is a high-water mark: it never goes down, so measure a variant in a fresh process to attribute it.
+    ru_maxrss is in KiB on Linux and in bytes on macOS.
+    """
+    max_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_bytes = max_rss if sys.platform == "darwin" else max_rss * 1024
+    return rss_bytes / 1e6
+
+
+def utc_now_iso() -> str:
+    """Current time, ISO 8601 in UTC to the second, e.g. 2025-06-02T10:15:00+00:00."""
+    return datetime.now(UTC).isoformat(timespec="seconds")

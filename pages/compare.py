@@ -1,0 +1,55 @@
+"""Compare: accuracy against energy, carbon, response time and size for the chosen runs."""
+
+import streamlit as st
+
+from app import charts, ui
+from engine.registry import TASKS
+from engine.store import Store
+from engine.summary import headline, model_order, run_records, runs_with_results
+
+st.title("Compare results")
+
+store = Store()
+top = st.columns([1, 3], gap="medium")
+task_ids = list(TASKS)
+saved_task = st.session_state.get("compare_task_id")
+task_id = top[0].selectbox("Task", task_ids, index=task_ids.index(saved_task) if saved_task in task_ids else 0,
+                           format_func=lambda t: TASKS[t].title, key="compare_task")
+st.session_state["compare_task_id"] = task_id  # not a widget key: survives page switches
+
+runs = runs_with_results(store, task_id)
+if not runs:
+    st.info("No results for this task yet. Start one on the Run page.")
+    ui.link_to_page("run")
+    st.stop()
+
+labels = {r.key: r.label for r in runs}
+preferred = [k for k in st.session_state.get("compare_run_keys", []) if k in labels] or [runs[0].key]
+chosen = top[1].multiselect("Runs to show", list(labels), default=preferred, format_func=labels.get,
+                            key=f"compare_runs_{task_id}")
+st.session_state["compare_run_keys"] = chosen
+if not chosen:
+    st.info("Pick at least one run to show.")
+    st.stop()
+
+records = run_records(store, task_id, chosen)
+domain = model_order(task_id, records)
+summary = headline(records)
+if summary:
+    st.markdown(f"#### {summary.sentence}")
+ui.provenance_caption(records)
+ui.warn_contended(records)
+
+row1 = st.columns([3, 2], gap="large")
+row1[0].altair_chart(charts.accuracy_energy_chart(records, domain), width="stretch")
+row1[1].altair_chart(charts.co2e_chart(records, domain), width="stretch")
+row2 = st.columns(2, gap="large")
+row2[0].altair_chart(charts.latency_chart(records, domain), width="stretch")
+row2[1].altair_chart(charts.size_chart(records, domain), width="stretch")
+
+ui.show_not_ok(records)
+with st.expander("Every figure, as a table"):
+    table = ui.full_table(records)
+    st.dataframe(table, hide_index=True)
+    st.download_button("Download CSV", table.to_csv(index=False).encode(), file_name=f"rightsize-{task_id}.csv",
+                       mime="text/csv", icon=":material/download:")

@@ -1,0 +1,128 @@
+"""Shared TEST FIXTURES: a temporary store, and realistic trial records built without any model.
+
+The figures below are made up but plausible for this project's CPUs (2 threads, seq 128, codecarbon's
+estimated power): they only exist so charts, summaries and pages have something realistic to show.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from engine.jobs import RunRequest
+from engine.record import TrialRecord
+from engine.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# (model, technique) -> accuracy, p50 ms, p95 ms, Wh per 1k queries, size MB, params M
+FIGURES: dict[tuple[str, str], tuple[float, float, float, float, float, float]] = {
+    ("vader", "fp32"): (0.690, 0.2, 0.4, 0.0009, 0.4, 0.0),
+    ("minilm-l3", "fp32"): (0.790, 5.8, 7.1, 0.040, 69.6, 17.4),
+    ("minilm-l3", "int8-dynamic"): (0.785, 3.9, 5.0, 0.020, 37.1, 17.4),
+    ("minilm-l6", "fp32"): (0.845, 9.6, 11.8, 0.078, 90.9, 22.7),
+    ("minilm-l6", "int8-dynamic"): (0.840, 4.5, 6.0, 0.035, 45.2, 22.7),
+    ("minilm-l6", "bf16"): (0.844, 5.9, 7.4, 0.052, 45.5, 22.7),
+    ("mpnet-base", "fp32"): (0.880, 164.0, 190.0, 0.700, 438.0, 109.5),
+    ("mpnet-base", "int8-dynamic"): (0.875, 64.5, 80.0, 0.285, 181.0, 109.5),
+    ("mpnet-base", "bf16"): (0.879, 85.0, 101.0, 0.380, 219.0, 109.5),
+}
+GRID_USA = 369.473
+ENERGY_METHOD = "estimated: codecarbon 3.3.2, no RAPL: 4 W per thread x CPU load + 10 W RAM (process mode)"
+
+
+def make_record(model: str, technique: str, *, job_id: int | None = None, status: str = "ok",
+                error: str = "", **overrides) -> TrialRecord:
+    """A realistic TrialRecord for tests. Unknown (model, technique) pairs get middling figures."""
+    acc, p50, p95, wh, size, params = FIGURES.get((model, technique), (0.8, 10.0, 12.0, 0.1, 50.0, 20.0))
+    eval_size = overrides.pop("eval_size", 300)
+    half_ci = 1.96 * (acc * (1 - acc) / eval_size) ** 0.5
+    record = TrialRecord(
+        task="sentiment", model=model, technique=technique, status=status, error=error,
+        model_family="rule-based" if model == "vader" else "encoder", test_set="movie-reviews",
+        job_id=job_id, eval_size=eval_size, seed=0, threads=2,
+        started_at=overrides.pop("started_at", "2025-06-02T10:15:00+00:00"),
+    )
+    if status == "ok":
+        record.params_m = params
+        record.model_size_mb = size
+        record.accuracy, record.accuracy_ci_low, record.accuracy_ci_high = acc, acc - half_ci, min(1.0, acc + half_ci)
+        record.latency_p50_ms, record.latency_p95_ms, record.latency_p99_ms = p50, p95, p95 * 1.2
+        record.latency_n = 200
+        record.throughput_per_s = 1000.0 / (p50 * 0.8)
+        record.peak_rss_mb = 400.0 + size * 1.5
+        record.energy_wh_per_1k = wh
+        record.energy_cpu_wh_per_1k, record.energy_ram_wh_per_1k = wh * 0.45, wh * 0.55
+        record.energy_method = ENERGY_METHOD
+        record.region, record.grid_g_per_kwh = "USA", GRID_USA
+        record.grid_source = "codecarbon 3.3.2 global energy mix (Our World in Data / Ember), year 2023"
+        record.co2e_g_per_1k = wh / 1000 * GRID_USA
+        record.contention, record.contended = 0.03, False
+        record.hardware = {"cpu_model": "AMD EPYC 9R14 (test fixture)", "cores": 2, "ram_gb": 8}
+        record.versions = {"torch": "2.13.0", "codecarbon": "3.3.2"}
+        record.duration_s = 12.0
+    for key, value in overrides.items():
+        setattr(record, key, value)
+    return record
+
+
+def seed_run(store: Store, models: tuple[str, ...], techniques: tuple[str, ...], *, status: str = "done",
+             error: str = "", failed: dict[tuple[str, str], str] | None = None,
+             started_at: str = "2025-06-02T10:15:00+00:00") -> int:
+    """A job with one record per (model, technique); `failed` maps pairs to their error. Returns the job id."""
+    request = RunRequest("sentiment", models, techniques, 300, "USA", "movie-reviews")
+    job_id = store.submit("sentiment", request.to_dict())
+    if status != "queued":
+        store.claim_next(worker_pid=os.getpid())
+    for model in models:
+        for technique in techniques:
+            reason = (failed or {}).get((model, technique))
+            store.add_trial(make_record(model, technique, job_id=job_id, status="failed" if reason else "ok",
+                                        error=reason or "", started_at=started_at))
+    if status in ("done", "failed"):
+        store.finish(job_id, error=error if status == "failed" else "")
+    return job_id
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch) -> Store:
+    """An empty store in a temp folder; the pages find it through the environment. No worker is started."""
+    monkeypatch.setenv("RIGHTSIZE_HOME", str(tmp_path))
+    monkeypatch.setenv("RIGHTSIZE_DB", str(tmp_path / "test.sqlite"))
+    monkeypatch.setenv("RIGHTSIZE_NO_WORKER", "1")
+    monkeypatch.setenv("RIGHTSIZE_REGION", "USA")
+    return Store()
+
+
+@pytest.fixture
+def seeded(store) -> dict[str, int]:
+    """Two finished runs: an older small one, and the latest (3 models x 2 techniques, plus 1 failed trial)."""
+    older = seed_run(store, ("vader", "minilm-l3"), ("fp32",), started_at="2025-06-01T09:00:00+00:00")
+    latest = seed_run(store, ("minilm-l3", "minilm-l6", "mpnet-base"), ("fp32", "int8-dynamic"))
+    store.add_trial(make_record("mpnet-base", "bf16", job_id=latest, status="failed",
+                                error="RuntimeError: bf16 kernels unavailable on this CPU"))
+    return {"older": older, "latest": latest}
+
+
+@pytest.fixture
+def records() -> Callable[..., TrialRecord]:
+    """The record factory, for tests that build records without a store: records("minilm-l6", "fp32")."""
+    return make_record
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory, monkeypatch) -> None:
+    """No test writes to the developer's .rightsize: each gets its own home (the store fixture may narrow it)."""
+    monkeypatch.setenv("RIGHTSIZE_HOME", str(tmp_path_factory.mktemp("home")))
+
+
+@pytest.fixture(scope="session")
+def shared_cache() -> Path:
+    """Converted models and trained heads, shared by the slow tests and kept between local runs (git-ignored):
+    the conversion is deterministic, and redoing it in every test would cost minutes."""
+    path = Path(os.environ.get("RIGHTSIZE_TEST_CACHE", ROOT / ".rightsize" / "test-cache"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
