@@ -165,7 +165,7 @@ TECHNIQUES: dict[str, TechniqueSpec] = {
         TechniqueSpec(
             "bf16",
             "Half precision (bfloat16)",
-            "Uses 16-bit numbers: half the memory; fast on CPUs with bfloat16 instructions.",
+            "Uses 16-bit numbers: half the memory. Fast only on chips with bfloat16 instructions; elsewhere it is emulated and slower.",
             ("encoder",),
         ),
     )

@@ -20,6 +20,7 @@ def hardware() -> dict[str, object]:
     torch = sys.modules.get("torch")  # read torch's state only if the caller already loaded it
     return {
         "cpu_model": _cpu_model(),
+        "cpu_features": _cpu_features(),
         "physical_cores": psutil.cpu_count(logical=False) or logical,
         "logical_cores": logical,
         "memory_gb": round(psutil.virtual_memory().total / 1e9, 2),
@@ -38,6 +39,21 @@ def _cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
+
+
+# Instruction sets that decide whether int8 and bf16 are fast on a CPU (without AVX512_BF16/AMX, bf16 is emulated).
+SPEED_FEATURES = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+
+
+def _cpu_features() -> list[str]:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                return [f for f in SPEED_FEATURES if f in flags]
+    except OSError:
+        pass
+    return []
 
 
 def _accelerator(torch: object | None) -> str:

@@ -1,0 +1,31 @@
+"""VADER: the zero-parameter, rule-based baseline (lexicon + rules, package nltk-vader-sentiment)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from engine.models.classifier import TextClassifier
+
+
+class VaderClassifier(TextClassifier):
+    def __init__(self) -> None:
+        from vader import SentimentIntensityAnalyzer
+
+        super().__init__(name="vader", family="rule-based", module=None, tokenizer=None)
+        self._analyzer = SentimentIntensityAnalyzer()
+
+    def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[int]:
+        """Positive when the compound score is >= 0. VADER calls |compound| < 0.05 neutral, but the task is
+        binary and the movie data has no neutral class. batch_size is accepted for interface parity only."""
+        return [int(self._analyzer.polarity_scores(text)["compound"] >= 0) for text in texts]
+
+    def with_module(self, module: Any) -> TextClassifier:
+        raise ValueError("VADER is rule-based: it has no module to quantize, prune or cast")
+
+    def num_parameters(self) -> int:
+        return 0
+
+
+def load() -> VaderClassifier:
+    return VaderClassifier()

@@ -1,0 +1,115 @@
+"""A real browser: Debian's chromium, driven by Playwright, against the server started the README way.
+
+It picks a small trial on the Run page, presses Run, waits for the worker to finish it, opens Compare, waits for
+the charts and saves a screenshot to test-artifacts/.
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+from playwright.sync_api import expect  # noqa: E402 - playwright is a test dependency
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path, shared_cache):
+    """`./scripts/run.sh --server.port N` in its own process group, on a fresh home and the shared model cache."""
+    port = free_port()
+    env = {**os.environ, "RIGHTSIZE_HOME": str(tmp_path), "RIGHTSIZE_CACHE": str(shared_cache)}
+    env.pop("RIGHTSIZE_NO_WORKER", None)
+    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115 - closed in the finally below
+    process = subprocess.Popen(["./scripts/run.sh", f"--server.port={port}"], cwd=ROOT, env=env,
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise AssertionError((tmp_path / "server.log").read_text()[-3000:]) from None
+                time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+        log.close()
+        stop_processes_of_home(tmp_path)  # the worker the server started lives in its own session
+
+
+def stop_processes_of_home(home: Path) -> None:
+    import psutil
+
+    for process in psutil.process_iter():
+        try:
+            if process.environ().get("RIGHTSIZE_HOME") == str(home):
+                process.kill()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+
+
+def remove_choice(page, label_start: str) -> None:
+    """Click the x of a multiselect tag, e.g. the one labelled "minilm-l6 (23M)"."""
+    button = page.get_by_role("button", name=re.compile(f"^Remove {re.escape(label_start)}"))
+    button.click()
+    expect(button).to_have_count(0)
+
+
+@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is installed by ./scripts/setup.sh --browser")
+def test_run_a_trial_and_see_it_compared(server):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.set_default_timeout(30_000)
+        page.goto(server)
+        expect(page.get_by_text("Rightsize").first).to_be_visible()
+
+        page.get_by_test_id("stSidebarNavItems").get_by_role("link", name="Run a comparison").click()
+        expect(page.get_by_role("button", name="Run comparison")).to_be_visible()
+        remove_choice(page, "minilm-l6")
+        remove_choice(page, "mpnet-base")
+        remove_choice(page, "int8-dynamic")
+        questions = page.get_by_role("spinbutton", name="Test questions per trial")
+        questions.fill("40")
+        questions.press("Enter")
+        expect(page.get_by_text("1 trials").first).to_be_visible()
+        page.get_by_role("button", name="Run comparison").click()
+
+        expect(page.get_by_text("finished").first).to_be_visible(timeout=300_000)
+        page.screenshot(path=str(ARTIFACTS / "run-page.png"), full_page=True)
+
+        page.get_by_role("link", name="Compare these results in charts").click()
+        charts = page.locator(".vega-embed")
+        expect(charts.first).to_be_visible(timeout=60_000)
+        expect(charts).to_have_count(4)
+        expect(page.get_by_text("minilm-l3").first).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "compare-page.png"), full_page=True)
+        browser.close()
