@@ -130,13 +130,14 @@ def rotten_tomatoes_test(seed: int = 0) -> LabelledTexts:
     """Fresh (1) / rotten (0) review snippets, shuffled with the seed.
 
     About half of these snippets also appear verbatim in the Pang & Lee movie sentences (both come from
-    Rotten Tomatoes). Those in the movie train or validation split are removed: heads were fit and tuned on
-    them, so keeping them would leak training data into this test.
+    Rotten Tomatoes). Every one of those is removed, so this is a genuinely second source: nothing in it was
+    used to fit or tune a head, nor appears in the first test set. What remains is about 65% fresh, so
+    always answering "positive" already scores about 0.65 here.
     """
     data = _rotten_tomatoes()
     splits = movie_review_splits(seed)
-    used = {text_key(t) for t in splits.train.texts + splits.validation.texts}
+    seen = {text_key(t) for t in splits.train.texts + splits.validation.texts + splits.test.texts}
     keep = [
-        i for i in np.random.default_rng(seed).permutation(len(data)) if text_key(data.texts[i]) not in used
+        i for i in np.random.default_rng(seed).permutation(len(data)) if text_key(data.texts[i]) not in seen
     ]
-    return data._take(keep, f"{data.source}, minus movie train/validation sentences (seed {seed})")
+    return data._take(keep, f"{data.source}, minus every snippet also in the movie-review sentences (seed {seed})")

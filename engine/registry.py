@@ -137,7 +137,7 @@ TASKS: dict[str, TaskSpec] = {
                 ),
                 TestSetSpec(
                     "rotten-tomatoes",
-                    "Rotten Tomatoes fresh/rotten snippets (a second, unseen source)",
+                    "Rotten Tomatoes snippets not in the movie-review data (second source; 65% fresh)",
                     "engine.datasets:rotten_tomatoes_test",
                 ),
             ),
