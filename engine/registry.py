@@ -159,7 +159,7 @@ TECHNIQUES: dict[str, TechniqueSpec] = {
         TechniqueSpec(
             "int8-dynamic",
             "8-bit weights (dynamic quantization)",
-            "Stores the big matrices as 8-bit integers instead of 32-bit numbers: 4x smaller, usually faster on CPUs.",
+            "Stores the big matrices and the vocabulary as 8-bit integers instead of 32-bit numbers: about 4x smaller, usually faster on CPUs.",
             ("encoder",),
         ),
         TechniqueSpec(

@@ -44,13 +44,28 @@ def _fp32(module: torch.nn.Module) -> torch.nn.Module:
     return module  # the reference: nothing changes, so nothing to copy
 
 
-def _int8_dynamic(module: torch.nn.Module) -> torch.nn.Module:
-    import torch
-    from torch.ao.quantization import quantize_dynamic
+VOCABULARY_MIN_ROWS = 1000  # embedding tables this large are vocabularies: most of a small encoder's bytes
 
+
+def _int8_dynamic(module: torch.nn.Module) -> torch.nn.Module:
+    """int8 weights for every Linear (activations quantized on the fly) and for vocabulary tables (weight-only).
+    Small tables (positions, token types) stay fp32: the quantized lookup needs contiguous indices they lack."""
+    import torch
+    from torch.ao.quantization import (
+        default_dynamic_qconfig,
+        float_qparams_weight_only_qconfig,
+        quantize_dynamic,
+    )
+
+    vocabularies = {
+        name: float_qparams_weight_only_qconfig
+        for name, sub in module.named_modules()
+        if isinstance(sub, torch.nn.Embedding) and sub.num_embeddings >= VOCABULARY_MIN_ROWS
+    }
     with warnings.catch_warnings():  # torch.ao.quantization warns it is deprecated; it is still the fast CPU path
         warnings.simplefilter("ignore")
-        return quantize_dynamic(module, {torch.nn.Linear}, dtype=torch.qint8, inplace=False)
+        return quantize_dynamic(module, {torch.nn.Linear: default_dynamic_qconfig, **vocabularies},
+                                dtype=torch.qint8, inplace=False)
 
 
 def _bf16(module: torch.nn.Module) -> torch.nn.Module:

@@ -53,7 +53,7 @@ def test_measurements_are_sane_and_consistent(cli_run):
         assert 0 <= r["contention"] <= 1
         assert r["eval_size"] == 120 and r["region"] == "FRA"
         assert r["hardware"]["logical_cores"] >= 1 and r["versions"]["torch"]
-    assert int8["model_size_mb"] < fp32["model_size_mb"] / 2
+    assert int8["model_size_mb"] < fp32["model_size_mb"] / 3  # int8 Linear layers and vocabulary
     assert 14 < fp32["params_m"] < 20  # paraphrase-MiniLM-L3-v2 has 17.4M parameters
 
 

@@ -41,3 +41,30 @@ def test_spec_parsing():
         parse_spec("int8-dynamc")
     with pytest.raises(ValueError, match="name:key=value"):
         parse_spec("bf16:fast")
+
+
+def test_int8_dynamic_shrinks_a_tiny_encoder_vocabulary_included():
+    import io
+
+    from transformers import BertConfig, BertModel
+
+    from engine.models.classifier import EncoderClassifier, count_parameters
+
+    config = BertConfig(vocab_size=1200, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=64)
+    torch.manual_seed(0)
+    model = EncoderClassifier(BertModel(config, add_pooling_layer=False), torch.nn.Linear(32, 2)).eval()
+    compressed = compress(model, "int8-dynamic")
+
+    def size(m):
+        buffer = io.BytesIO()
+        torch.save(m.state_dict(), buffer)
+        return buffer.tell()
+
+    ids, mask = torch.randint(0, 1200, (4, 10)), torch.ones(4, 10, dtype=torch.long)
+    with torch.inference_mode():
+        assert torch.allclose(compressed(ids, mask), model(ids, mask), atol=0.05)
+    assert type(compressed.encoder.embeddings.word_embeddings).__name__ == "Embedding"
+    assert "quantized" in type(compressed.encoder.embeddings.word_embeddings).__module__
+    assert count_parameters(compressed) == count_parameters(model)
+    assert size(compressed) < size(model) / 2  # per-row scales weigh more in a tiny model than in a real one

@@ -30,6 +30,7 @@ def count_parameters(module: torch.nn.Module) -> int:
     """Trainable-size count that survives compression: dynamically quantized Linear layers keep their weights
     in packed int8 (not parameters), so they count as their weight + bias elements, the number they had
     before quantizing. bf16 casts and physical pruning change numel and so show up; masks do not count."""
+    from torch.ao.nn.quantized import Embedding as QuantizedEmbedding
     from torch.ao.nn.quantized import Linear as QuantizedLinear  # the dynamic one subclasses it
 
     total = sum(p.numel() for p in module.parameters())
@@ -37,6 +38,8 @@ def count_parameters(module: torch.nn.Module) -> int:
         if isinstance(sub, QuantizedLinear):
             bias = sub.bias()
             total += sub.weight().numel() + (bias.numel() if bias is not None else 0)
+        elif isinstance(sub, QuantizedEmbedding):
+            total += sub.weight().numel()
     return total
 
 
