@@ -26,7 +26,7 @@ def _run(code: str) -> dict:
 
 def test_hardware_shape_and_sane_values():
     h = hardware()
-    assert set(h) == {"cpu_model", "physical_cores", "logical_cores", "memory_gb", "os", "machine",
+    assert set(h) == {"cpu_model", "cpu_features", "physical_cores", "logical_cores", "memory_gb", "os", "machine",
                       "torch_threads", "accelerator"}
     assert isinstance(h["cpu_model"], str) and h["cpu_model"]
     assert isinstance(h["physical_cores"], int) and isinstance(h["logical_cores"], int)
@@ -34,6 +34,7 @@ def test_hardware_shape_and_sane_values():
     assert isinstance(h["memory_gb"], float) and 0.1 < h["memory_gb"] < 100_000
     assert h["os"] == platform.platform() and h["machine"] == platform.machine()
     assert isinstance(h["accelerator"], str)
+    assert set(h["cpu_features"]) <= set(system.SPEED_FEATURES)
 
 
 def test_hardware_and_versions_never_import_heavy_packages():
@@ -68,7 +69,8 @@ def test_versions_from_metadata(monkeypatch):
 
 
 def test_peak_rss_grows_after_touching_200_mb():
-    # A fresh process: in this one an earlier test may already have set a higher peak.
+    # A fresh process: in this one an earlier test may already have set a higher peak. It is spawned by this
+    # large pytest process on purpose: the child's peak must be its own, not inherited through exec.
     out = _run("""
         import json, numpy as np, psutil
         from engine.measure.system import peak_rss_mb
@@ -77,6 +79,7 @@ def test_peak_rss_grows_after_touching_200_mb():
         print(json.dumps({"before": before, "rss_before": rss_before, "after": peak_rss_mb(),
                           "rss": psutil.Process().memory_info().rss / 1e6, "sum": float(block.sum())}))
     """)
+    assert out["before"] < 300  # its own start-up (python, numpy, psutil), not the parent pytest's peak
     assert out["after"] > out["before"]
     assert out["after"] >= out["rss_before"] + 190  # the whole array shows in the peak
     assert out["after"] >= out["rss"] * 0.99  # the peak is at least the current resident size

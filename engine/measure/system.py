@@ -79,11 +79,19 @@ def versions() -> dict[str, str]:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of THIS process since it started, in MB (10^6 bytes).
+    """Peak resident set size of THIS process image since it started, in MB (10^6 bytes).
 
     It is a high-water mark: it never goes down, so measure a variant in a fresh process to attribute it.
-    ru_maxrss is in KiB on Linux and in bytes on macOS.
+    On Linux it is VmHWM, the peak of this program's own memory. Not ru_maxrss: Linux carries that across
+    exec, so a child spawned by a large process (the Streamlit server, pytest) would report its parent's peak.
+    Elsewhere ru_maxrss (KiB on Linux, bytes on macOS) is the fallback.
     """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024 / 1e6  # reported in kB (KiB)
+    except OSError:
+        pass
     max_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     rss_bytes = max_rss if sys.platform == "darwin" else max_rss * 1024
     return rss_bytes / 1e6
