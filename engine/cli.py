@@ -70,7 +70,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"[{fraction:6.1%}] {message}", file=sys.stderr, flush=True)
 
     try:
-        for record in run_request(request, job_id, progress):
+        curve = lambda model, technique, point: store.add_curve_point(job_id, model, technique, point)  # noqa: E731
+        for record in run_request(request, job_id, progress, curve):
             store.add_trial(record)
             records.append(record)
     except BaseException as error:  # Ctrl-C or a crash: the job must not stay "running"
@@ -110,7 +111,10 @@ def cmd_trial(args: argparse.Namespace) -> int:
     def progress(fraction: float, message: str) -> None:
         print(json.dumps({"progress": fraction, "message": message}), flush=True)
 
-    record = run_trial(spec, progress)
+    def curve(point: dict) -> None:
+        print(json.dumps({"curve": point}), flush=True)
+
+    record = run_trial(spec, progress, curve)
     print(json.dumps({"record": record.to_dict()}), flush=True)
     return 0
 

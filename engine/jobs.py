@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from engine.config import settings
 from engine.registry import get_model, get_task, get_test_set, require_installed
 from engine.store import Job, Store
-from engine.techniques import parse_spec
+from engine.techniques.spec import canonical
 
 EVAL_SIZE_RANGE = (20, 5000)
 
@@ -40,14 +40,13 @@ class RunRequest:
             raise ValueError("Pick at least one technique.")
         for model in self.models:
             require_installed(get_model(model, task))
-        for technique in self.techniques:
-            parse_spec(technique)
+        techniques = tuple(dict.fromkeys(canonical(t) for t in self.techniques))
         low, high = EVAL_SIZE_RANGE
         if not low <= int(self.eval_size) <= high:
             raise ValueError(f"Eval size must be between {low} and {high} items (got {self.eval_size}).")
         test_set = get_test_set(task, self.test_set).id if self.test_set else task.test_sets[0].id
         region = grid_intensity(self.region).region
-        return RunRequest(task.id, tuple(dict.fromkeys(self.models)), tuple(dict.fromkeys(self.techniques)),
+        return RunRequest(task.id, tuple(dict.fromkeys(self.models)), techniques,
                           int(self.eval_size), region, test_set, int(self.seed))
 
     def trials(self) -> list[tuple[str, str]]:

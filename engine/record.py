@@ -43,6 +43,13 @@ class TrialRecord:
     region: str = ""
     grid_g_per_kwh: float | None = None
     grid_source: str = ""
+    # what was done to the model: the pipeline's steps with every parameter, and what each step reported
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)  # per step: achieved sparsity, zipped size, curve, ...
+    # the energy spent once to create the variant (distillation, retraining): it pays back over queries
+    upfront_energy_wh: float | None = None
+    upfront_co2e_g: float | None = None
+    upfront_s: float | None = None
     # trust
     contention: float | None = None  # share of all CPU time used by other processes while measuring, 0..1
     contended: bool = False

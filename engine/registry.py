@@ -65,11 +65,42 @@ class TaskSpec:
 
 
 @dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    kind: str  # "float" | "int" | "model"
+    default: Any
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False  # True: the bound itself is not allowed
+    high_open: bool = False
+    help: str = ""
+
+    def accepts(self, value: float) -> bool:
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return False
+        return not (self.high is not None and (value >= self.high if self.high_open else value > self.high))
+
+    def range_text(self) -> str:
+        low = "" if self.low is None else f"{self.low:g} {'<' if self.low_open else '<='} "
+        high = "" if self.high is None else f" {'<' if self.high_open else '<='} {self.high:g}"
+        return f"{low}{self.name}{high}"
+
+
+@dataclass(frozen=True)
 class TechniqueSpec:
     id: str
     title: str
     explanation: str  # one plain-language line for non-engineers
     applies_to: tuple[str, ...]  # model families
+    handler: str  # "module:function" with signature (classifier, ctx, **params) -> classifier
+    params: tuple[ParamSpec, ...] = ()
+    final: bool = False  # leaves PyTorch (e.g. for ONNX Runtime): must be the last step of a pipeline
+
+    @property
+    def form(self) -> str:
+        """The spec string with default parameters, e.g. prune-structured:keep=0.5."""
+        args = ",".join(f"{p.name}={p.default}" for p in self.params)
+        return f"{self.id}:{args}" if args else self.id
 
 
 PACK_INSTALL = "./scripts/setup.sh   (or: pip install -r requirements-pack.txt)"
@@ -147,26 +178,70 @@ TASKS: dict[str, TaskSpec] = {
     )
 }
 
+ENCODER = ("encoder",)
 TECHNIQUES: dict[str, TechniqueSpec] = {
     t.id: t
     for t in (
         TechniqueSpec(
-            "fp32",
-            "Full precision (baseline)",
+            "fp32", "Full precision (baseline)",
             "The model as published: 32-bit numbers everywhere. The reference the others are compared to.",
-            ("encoder", "rule-based"),
+            ("encoder", "rule-based"), "engine.techniques.quantize:fp32",
         ),
         TechniqueSpec(
-            "int8-dynamic",
-            "8-bit weights (dynamic quantization)",
-            "Stores the big matrices and the vocabulary as 8-bit integers instead of 32-bit numbers: about 4x smaller, usually faster on CPUs.",
-            ("encoder",),
+            "int8-dynamic", "8-bit weights (PyTorch)",
+            "Stores the big matrices and the vocabulary as 8-bit integers instead of 32-bit numbers: "
+            "about 4x smaller, usually faster on CPUs.",
+            ENCODER, "engine.techniques.quantize:int8_dynamic",
         ),
         TechniqueSpec(
-            "bf16",
-            "Half precision (bfloat16)",
-            "Uses 16-bit numbers: half the memory. Fast only on chips with bfloat16 instructions; elsewhere it is emulated and slower.",
-            ("encoder",),
+            "bf16", "Half precision (bfloat16)",
+            "Uses 16-bit numbers: half the memory. Fast only on chips with bfloat16 instructions; "
+            "elsewhere it is emulated and slower.",
+            ENCODER, "engine.techniques.quantize:bf16",
+        ),
+        TechniqueSpec(
+            "onnx-fp32", "ONNX Runtime (same numbers)",
+            "Runs the unchanged model in ONNX Runtime, a lean inference engine: shows what the engine alone gains.",
+            ENCODER, "engine.techniques.onnx:onnx_fp32", final=True,
+        ),
+        TechniqueSpec(
+            "onnx-int8", "ONNX Runtime, 8-bit",
+            "ONNX Runtime with 8-bit weights: the fastest way measured to run these models on a CPU.",
+            ENCODER, "engine.techniques.onnx:onnx_int8", final=True,
+        ),
+        TechniqueSpec(
+            "prune-unstructured", "Pruning, scattered weights",
+            "Sets the smallest weights to zero. The file compresses well, but a CPU is no faster: it still "
+            "multiplies the zeros.",
+            ENCODER, "engine.techniques.prune:prune_unstructured",
+            (ParamSpec("sparsity", "float", 0.5, 0.0, 1.0, high_open=True, help="share of weights set to zero"),),
+        ),
+        TechniqueSpec(
+            "prune-structured", "Pruning, whole heads and neurons",
+            "Removes the least important attention heads and neurons outright: a genuinely smaller, faster model.",
+            ENCODER, "engine.techniques.prune:prune_structured",
+            (ParamSpec("keep", "float", 0.5, 0.0, 1.0, low_open=True, help="share of heads and neurons kept"),),
+        ),
+        TechniqueSpec(
+            "layer-drop", "Fewer layers",
+            "Keeps only some of the model's layers, evenly spaced: much faster, but it forgets; pair it with "
+            "distillation.",
+            ENCODER, "engine.techniques.layers:layer_drop",
+            (ParamSpec("keep", "int", 3, 1, None, help="number of layers kept"),),
+        ),
+        TechniqueSpec(
+            "distill", "Distillation from a large teacher",
+            "Retrains the small model to imitate a large 'teacher' model's answers: large models train, "
+            "small ones serve. Costs energy once, up front.",
+            ENCODER, "engine.techniques.distill:distill",
+            (ParamSpec("teacher", "model", "mpnet-base", help="the large model to learn from"),
+             ParamSpec("epochs", "int", 2, 1, 10, help="passes over the training sentences")),
+        ),
+        TechniqueSpec(
+            "finetune", "Retraining on the labels alone",
+            "Retrains the model on the labelled examples only, without a teacher: the yardstick for distillation.",
+            ENCODER, "engine.techniques.distill:finetune",
+            (ParamSpec("epochs", "int", 2, 1, 10, help="passes over the training sentences"),),
         ),
     )
 }
@@ -201,6 +276,7 @@ def get_model(model_id: str, task: TaskSpec | None = None) -> ModelSpec:
 
 
 def get_technique(technique_id: str) -> TechniqueSpec:
+    """One technique by name; a whole spec string ("a:k=v+b") is parsed by engine.techniques.spec."""
     return _choose("technique", technique_id, TECHNIQUES)
 
 

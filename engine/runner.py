@@ -1,7 +1,7 @@
 """Runs the trials of a request one at a time, each in a fresh child process, under a machine-wide lock.
 
 The child (`python -m engine trial ...`) speaks JSON lines on stdout: {"progress": f, "message": m} while it
-works and {"record": {...}} at the end. One lock file serializes measurements across the dashboard's worker
+works, {"curve": {...}} for each training point of a distillation, and {"record": {...}} at the end. One lock file serializes measurements across the dashboard's worker
 and any CLI run, because two trials measured at once would contaminate each other's latency and energy.
 """
 
@@ -23,6 +23,11 @@ from engine.store import now_iso
 from engine.trial import TrialSpec
 
 Progress = Callable[[float, str], None]
+CurveSink = Callable[[str, str, dict], None]  # (model, technique, training point)
+
+
+def _ignore_curve(model: str, technique: str, point: dict) -> None:
+    return None
 
 
 @contextmanager
@@ -41,7 +46,7 @@ def measurement_lock(on_wait: Callable[[], None] = lambda: None) -> Iterator[Non
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def run_trial_process(spec: TrialSpec, progress: Progress) -> TrialRecord:
+def run_trial_process(spec: TrialSpec, progress: Progress, curve: CurveSink = _ignore_curve) -> TrialRecord:
     """Run one trial in a child process; a crash becomes a failed record with the child's last words."""
     command = [sys.executable, "-m", "engine", "trial", json.dumps(asdict(spec))]
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -55,6 +60,8 @@ def run_trial_process(spec: TrialSpec, progress: Progress) -> TrialRecord:
                 continue  # a library printed to stdout; not ours
             if "record" in event:
                 record = TrialRecord.from_dict(event["record"])
+            elif "curve" in event:
+                curve(spec.model, spec.technique, event["curve"])
             elif "progress" in event:
                 progress(float(event["progress"]), str(event.get("message", "")))
         stderr = child.stderr.read()  # type: ignore[union-attr]
@@ -73,7 +80,8 @@ def run_trial_process(spec: TrialSpec, progress: Progress) -> TrialRecord:
     return record
 
 
-def run_request(request: RunRequest, job_id: int | None, progress: Progress) -> Iterator[TrialRecord]:
+def run_request(request: RunRequest, job_id: int | None, progress: Progress,
+                curve: CurveSink = _ignore_curve) -> Iterator[TrialRecord]:
     """Yield one record per (model, technique), in the request's order; failures are records too."""
     pairs = request.trials()
     for index, (model, technique) in enumerate(pairs):
@@ -85,4 +93,4 @@ def run_request(request: RunRequest, job_id: int | None, progress: Progress) -> 
             progress((index + fraction) / len(pairs), f"{label}: {message}")
 
         with measurement_lock(on_wait=lambda: report(0.0, "waiting for another measurement to finish")):
-            yield run_trial_process(spec, report)
+            yield run_trial_process(spec, report, curve)

@@ -39,6 +39,13 @@ CREATE TABLE IF NOT EXISTS trials (
     started_at TEXT NOT NULL,
     record TEXT NOT NULL           -- the whole TrialRecord as JSON
 );
+CREATE TABLE IF NOT EXISTS curves (
+    job_id INTEGER REFERENCES jobs(id),
+    model TEXT NOT NULL,
+    technique TEXT NOT NULL,
+    point TEXT NOT NULL            -- JSON: step, epoch, loss, val_accuracy of a live training run
+);
+CREATE INDEX IF NOT EXISTS curves_by_job ON curves(job_id);
 CREATE INDEX IF NOT EXISTS trials_by_task ON trials(task, started_at);
 CREATE INDEX IF NOT EXISTS trials_by_job ON trials(job_id);
 """
@@ -167,6 +174,21 @@ class Store:
                      now_iso(), job_id),
                 )
         return [job_id for job_id, _ in dead]
+
+    # training curves (distillation progress, streamed while a trial runs)
+    def add_curve_point(self, job_id: int, model: str, technique: str, point: dict[str, Any]) -> None:
+        with self._connect() as conn:
+            conn.execute("INSERT INTO curves(job_id, model, technique, point) VALUES (?, ?, ?, ?)",
+                         (job_id, model, technique, json.dumps(point)))
+
+    def curves(self, job_id: int) -> dict[tuple[str, str], list[dict[str, Any]]]:
+        with self._connect() as conn:
+            rows = conn.execute("SELECT model, technique, point FROM curves WHERE job_id = ? ORDER BY rowid",
+                                (job_id,)).fetchall()
+        out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for row in rows:
+            out.setdefault((row["model"], row["technique"]), []).append(json.loads(row["point"]))
+        return out
 
     # trials
     def add_trial(self, record: TrialRecord) -> int:

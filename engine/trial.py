@@ -8,7 +8,6 @@ contention watch around the whole window.
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,18 +35,12 @@ class TrialSpec:
     job_id: int | None = None
 
 
-def _size_mb(module: object) -> float | None:
-    """Bytes of the serialized state dict (what would ship), in MB (10^6 bytes)."""
-    import torch
-
-    if module is None:
-        return None
-    buffer = io.BytesIO()
-    torch.save(module.state_dict(), buffer)  # measured in memory only; nothing is loaded back
-    return buffer.tell() / 1e6
+def _ignore(point: dict) -> None:
+    return None
 
 
-def run_trial(spec: TrialSpec, progress: Progress = lambda f, m: None) -> TrialRecord:
+def run_trial(spec: TrialSpec, progress: Progress = lambda f, m: None,
+              curve: Callable[[dict], None] = _ignore) -> TrialRecord:
     from engine.config import settings
     from engine.measure.system import hardware, peak_rss_mb, utc_now_iso, versions
 
@@ -58,7 +51,7 @@ def run_trial(spec: TrialSpec, progress: Progress = lambda f, m: None) -> TrialR
     )
     started = time.perf_counter()
     try:
-        _measure(spec, record, progress)
+        _measure(spec, record, progress, curve)
     except Exception as error:  # a failing trial is recorded, never raised: the sweep goes on
         record.status = "failed"
         record.error = f"{type(error).__name__}: {error}"
@@ -69,7 +62,7 @@ def run_trial(spec: TrialSpec, progress: Progress = lambda f, m: None) -> TrialR
     return record
 
 
-def _measure(spec: TrialSpec, record: TrialRecord, progress: Progress) -> None:
+def _measure(spec: TrialSpec, record: TrialRecord, progress: Progress, curve: Callable[[dict], None]) -> None:
     import torch
 
     from engine.carbon import co2e_g, grid_intensity
@@ -79,14 +72,16 @@ def _measure(spec: TrialSpec, record: TrialRecord, progress: Progress) -> None:
     from engine.measure.stats import bootstrap_accuracy, latency_summary, time_calls
     from engine.models.classifier import load_classifier
     from engine.registry import get_model, get_task, get_technique, get_test_set, resolve
-    from engine.techniques import compress
+    from engine.techniques import TechniqueContext, compress, parse_spec
 
     apply_offline_env()
     torch.set_num_threads(settings().threads)
     task = get_task(spec.task)
     model_spec = get_model(spec.model, task)
     record.model_family = model_spec.family
-    if model_spec.family not in get_technique(spec.technique.split("+")[0].split(":")[0]).applies_to:
+    steps = parse_spec(spec.technique)
+    record.steps = [step.to_dict() for step in steps]
+    if any(model_spec.family not in get_technique(step.name).applies_to for step in steps):
         record.status = "skipped"
         record.error = f"'{spec.technique}' does not apply to a {model_spec.family} model."
         return
@@ -94,11 +89,18 @@ def _measure(spec: TrialSpec, record: TrialRecord, progress: Progress) -> None:
     record.grid_g_per_kwh, record.grid_source = grid.g_per_kwh, grid.source
 
     progress(0.0, f"Preparing {spec.model}")
-    base = load_classifier(spec.task, spec.model, progress=lambda f, m: progress(0.5 * f, m))
-    progress(0.5, f"Applying {spec.technique} to {spec.model}")
-    variant = base if base.module is None else base.with_module(compress(base.module, spec.technique))
+    base = load_classifier(spec.task, spec.model, progress=lambda f, m: progress(0.2 * f, m))
+    ctx = TechniqueContext(task=spec.task, seed=spec.seed, region=spec.region,
+                           progress=lambda f, m: progress(0.2 + 0.4 * f, m), curve=curve)
+    variant = compress(base, spec.technique, ctx)
+    record.details = ctx.details
+    upfront = [d["upfront_energy_wh"] for d in ctx.details.values() if d.get("upfront_energy_wh") is not None]
+    if upfront:
+        record.upfront_energy_wh = sum(upfront)
+        record.upfront_co2e_g = co2e_g(record.upfront_energy_wh, grid.g_per_kwh)
+        record.upfront_s = sum(d.get("upfront_s", 0.0) for d in ctx.details.values())
     record.params_m = round(variant.num_parameters() / 1e6, 2)
-    record.model_size_mb = _size_mb(variant.module) if variant.module is not None else 0.0
+    record.model_size_mb = variant.size_bytes() / 1e6
 
     data = resolve(get_test_set(task, spec.test_set).loader)(seed=spec.seed).sample(spec.eval_size, seed=spec.seed)
     texts, labels = list(data.texts), list(data.labels)

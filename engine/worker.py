@@ -50,7 +50,9 @@ def worker_running() -> bool:
 
 def run_job(store: Store, job_id: int, request: RunRequest) -> None:
     failures = []
-    for record in run_request(request, job_id, lambda f, m: store.update_progress(job_id, f, m)):
+    progress = lambda f, m: store.update_progress(job_id, f, m)  # noqa: E731
+    curve = lambda model, technique, point: store.add_curve_point(job_id, model, technique, point)  # noqa: E731
+    for record in run_request(request, job_id, progress, curve):
         store.add_trial(record)
         if record.status == "failed":
             failures.append(f"{record.model} · {record.technique}: {record.error}")

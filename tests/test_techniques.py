@@ -1,70 +1,100 @@
+"""The technique framework and the precision techniques, on tiny models built from a config."""
+
+import io
+
 import pytest
 import torch
+from transformers import BertConfig, BertModel
 
-from engine.registry import ChoiceError
-from engine.techniques import HANDLERS, compress, parse_spec
+from engine.models.classifier import EncoderClassifier, TextClassifier, count_parameters
+from engine.registry import TECHNIQUES, ChoiceError, resolve
+from engine.techniques import TechniqueContext, canonical, compress, parse_spec
 
-
-def tiny_model() -> torch.nn.Module:
-    torch.manual_seed(0)
-    return torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.ReLU(), torch.nn.Linear(32, 2)).eval()
-
-
-@pytest.mark.parametrize("technique", sorted(HANDLERS))
-def test_technique_preserves_outputs_and_leaves_the_original_untouched(technique):
-    model = tiny_model()
-    before = {k: v.clone() for k, v in model.state_dict().items()}
-    x = torch.randn(8, 16)
-    with torch.inference_mode():
-        reference = model(x)
-        compressed = compress(model, technique)
-        out = compressed(x.to(next(compressed.parameters(), x).dtype) if technique == "bf16" else x)
-    assert out.shape == reference.shape
-    assert torch.allclose(out.float(), reference, atol=0.05)  # 8-bit / bf16 rounding, not a different model
-    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+PRECISION = ["fp32", "int8-dynamic", "bf16"]
 
 
-def test_int8_dynamic_replaces_linear_layers():
-    compressed = compress(tiny_model(), "int8-dynamic")
-    kinds = {type(m).__module__ for m in compressed.modules()}
-    assert any("quantized" in k for k in kinds)
-
-
-def test_bf16_casts_weights():
-    assert next(compress(tiny_model(), "bf16").parameters()).dtype == torch.bfloat16
-
-
-def test_spec_parsing():
-    assert [s.name for s in parse_spec("int8-dynamic")] == ["int8-dynamic"]
-    assert parse_spec("fp32+bf16")[1].name == "bf16"
-    with pytest.raises(ChoiceError, match="Did you mean 'int8-dynamic'"):
-        parse_spec("int8-dynamc")
-    with pytest.raises(ValueError, match="name:key=value"):
-        parse_spec("bf16:fast")
-
-
-def test_int8_dynamic_shrinks_a_tiny_encoder_vocabulary_included():
-    import io
-
-    from transformers import BertConfig, BertModel
-
-    from engine.models.classifier import EncoderClassifier, count_parameters
-
+@pytest.fixture
+def tiny() -> TextClassifier:
     config = BertConfig(vocab_size=1200, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                         intermediate_size=64, max_position_embeddings=64)
     torch.manual_seed(0)
-    model = EncoderClassifier(BertModel(config, add_pooling_layer=False), torch.nn.Linear(32, 2)).eval()
-    compressed = compress(model, "int8-dynamic")
+    module = EncoderClassifier(BertModel(config, add_pooling_layer=False), torch.nn.Linear(32, 2)).eval()
+    return TextClassifier("tiny", "encoder", module, tokenizer=None)
 
-    def size(m):
-        buffer = io.BytesIO()
-        torch.save(m.state_dict(), buffer)
-        return buffer.tell()
 
+def logits(classifier: TextClassifier) -> torch.Tensor:
+    torch.manual_seed(1)
     ids, mask = torch.randint(0, 1200, (4, 10)), torch.ones(4, 10, dtype=torch.long)
     with torch.inference_mode():
-        assert torch.allclose(compressed(ids, mask), model(ids, mask), atol=0.05)
-    assert type(compressed.encoder.embeddings.word_embeddings).__name__ == "Embedding"
-    assert "quantized" in type(compressed.encoder.embeddings.word_embeddings).__module__
-    assert count_parameters(compressed) == count_parameters(model)
-    assert size(compressed) < size(model) / 2  # per-row scales weigh more in a tiny model than in a real one
+        return classifier.module(ids, mask).float()
+
+
+@pytest.mark.parametrize("technique", PRECISION)
+def test_precision_keeps_outputs_and_never_touches_the_original(tiny, technique):
+    before = {k: v.clone() for k, v in tiny.module.state_dict().items()}
+    reference = logits(tiny)
+    compressed = compress(tiny, technique, TechniqueContext(task="sentiment"))
+    assert torch.allclose(logits(compressed), reference, atol=0.05)  # 8-bit / bf16 rounding, not another model
+    assert all(torch.equal(before[k], v) for k, v in tiny.module.state_dict().items())
+    assert count_parameters(compressed.module) == count_parameters(tiny.module)
+
+
+def test_int8_dynamic_quantizes_linear_layers_and_the_vocabulary(tiny):
+    compressed = compress(tiny, "int8-dynamic", TechniqueContext(task="sentiment"))
+    assert "quantized" in type(compressed.module.encoder.embeddings.word_embeddings).__module__
+    assert "quantized" in type(compressed.module.head).__module__
+    assert compressed.size_bytes() < tiny.size_bytes() / 2  # per-row scales weigh more in a tiny model
+
+
+def test_bf16_casts_weights(tiny):
+    compressed = compress(tiny, "bf16", TechniqueContext(task="sentiment"))
+    assert next(compressed.module.parameters()).dtype == torch.bfloat16
+
+
+def test_size_bytes_is_the_serialized_state_dict(tiny):
+    buffer = io.BytesIO()
+    torch.save(tiny.module.state_dict(), buffer)
+    assert tiny.size_bytes() == buffer.tell()
+
+
+def test_pipeline_steps_run_in_order_and_report_progress(tiny):
+    messages = []
+    ctx = TechniqueContext(task="sentiment", progress=lambda f, m: messages.append((f, m)))
+    compressed = compress(tiny, "fp32+int8-dynamic", ctx)
+    assert "quantized" in type(compressed.module.head).__module__
+    fractions = [f for f, _ in messages]
+    assert fractions == sorted(fractions) and fractions[-1] == 0.5  # step 2 of 2 starts halfway
+
+
+def test_spec_strings_parse_with_defaults_filled_in():
+    assert canonical("int8-dynamic") == "int8-dynamic"
+    assert canonical("prune-structured") == "prune-structured:keep=0.5"
+    assert canonical("layer-drop:keep=3+distill+onnx-int8") == \
+        "layer-drop:keep=3+distill:teacher=mpnet-base,epochs=2+onnx-int8"
+    (step,) = parse_spec("prune-unstructured:sparsity=0.7")
+    assert step.params == {"sparsity": 0.7}
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("int8-dynamc", "Did you mean 'int8-dynamic'"),
+        ("prune-unstructured:sparsity=1.5", "out of range: 0 <= sparsity < 1. Use prune-unstructured:sparsity=0.5"),
+        ("prune-structured:keep=0", "out of range: 0 < keep <= 1"),
+        ("layer-drop:keep=0", "out of range: 1 <= keep"),
+        ("layer-drop:keep=two", "not an integer"),
+        ("distill:teacher=gpt-9", "Unknown model 'gpt-9'"),
+        ("bf16:fast=1", "takes no parameters"),
+        ("onnx-int8+int8-dynamic", "must be the last step"),
+        ("", "Empty technique"),
+    ],
+)
+def test_bad_specs_name_the_valid_form(spec, message):
+    with pytest.raises(ValueError, match=message):
+        parse_spec(spec)
+    assert issubclass(ChoiceError, ValueError)
+
+
+@pytest.mark.parametrize("technique", sorted(TECHNIQUES))
+def test_every_registered_handler_exists(technique):
+    assert callable(resolve(TECHNIQUES[technique].handler))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -82,6 +83,14 @@ class TextClassifier:
 
     def num_parameters(self) -> int:
         return count_parameters(self.module) if self.module is not None else 0
+
+    def size_bytes(self) -> int:
+        """Bytes of the serialized state dict (int8 weights packed): what would ship. Measured in memory only."""
+        if self.module is None:
+            return 0
+        buffer = io.BytesIO()
+        torch.save(self.module.state_dict(), buffer)
+        return buffer.tell()
 
 
 def load_classifier(task_id: str, model_id: str, progress: Progress | None = None) -> TextClassifier:

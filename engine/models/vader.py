@@ -26,6 +26,14 @@ class VaderClassifier(TextClassifier):
     def num_parameters(self) -> int:
         return 0
 
+    def size_bytes(self) -> int:
+        """The lexicon and rules as shipped (the package's data files)."""
+        from pathlib import Path
+
+        import vader
+
+        return sum(f.stat().st_size for f in (Path(vader.__file__).parent / "data").glob("*.py"))
+
 
 def load() -> VaderClassifier:
     return VaderClassifier()

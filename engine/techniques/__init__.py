@@ -1,0 +1,34 @@
+"""Compression techniques: one verb, `compress`, which never changes the classifier it is given.
+
+A technique spec is a string (see engine.techniques.spec): steps joined with "+", each a registered technique
+with optional parameters, e.g. "layer-drop:keep=3+distill:teacher=mpnet-base+onnx-int8". Each step's
+handler is named in the registry ("module:function") and imported only when used, so validating a spec
+stays light (no torch).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from engine.registry import get_technique, resolve
+from engine.techniques.base import TechniqueContext
+from engine.techniques.spec import Step, canonical, parse_spec
+
+if TYPE_CHECKING:
+    from engine.models.classifier import TextClassifier
+
+__all__ = ["Step", "TechniqueContext", "canonical", "compress", "parse_spec"]
+
+
+def compress(classifier: TextClassifier, spec: str, ctx: TechniqueContext) -> TextClassifier:
+    """Apply the spec's steps in order; each step's progress fills its share of the bar."""
+    steps = parse_spec(spec)
+    overall = ctx.progress
+    try:
+        for index, step in enumerate(steps):
+            ctx.progress = lambda f, m, i=index: overall((i + f) / len(steps), m)
+            ctx.progress(0.0, f"Applying {step}")
+            classifier = resolve(get_technique(step.name).handler)(classifier, ctx, **step.params)
+    finally:
+        ctx.progress = overall
+    return classifier
