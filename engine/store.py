@@ -27,7 +27,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     worker_pid INTEGER,
     created_at TEXT NOT NULL,
     started_at TEXT,
-    finished_at TEXT
+    finished_at TEXT,
+    result TEXT                    -- JSON summary of a job's outcome (e.g. an accuracy-floor search), or NULL
 );
 CREATE TABLE IF NOT EXISTS trials (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -70,12 +71,18 @@ class Job:
     created_at: str
     started_at: str | None
     finished_at: str | None
+    result: dict[str, Any] | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Job:
         data = dict(row)
         data["spec"] = json.loads(data["spec"])
+        data["result"] = json.loads(data["result"]) if data.get("result") else None
         return cls(**data)
+
+    @property
+    def kind(self) -> str:
+        return self.spec.get("kind", "run")
 
 
 class Store:
@@ -85,6 +92,9 @@ class Store:
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(SCHEMA)
+            columns = {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}
+            if "result" not in columns:  # a database from before job results existed
+                conn.execute("ALTER TABLE jobs ADD COLUMN result TEXT")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -148,6 +158,10 @@ class Store:
                 "UPDATE jobs SET progress=?, message=? WHERE id=? AND status='running'",
                 (max(0.0, min(1.0, progress)), message, job_id),
             )
+
+    def set_result(self, job_id: int, result: dict[str, Any]) -> None:
+        with self._connect() as conn:
+            conn.execute("UPDATE jobs SET result=? WHERE id=?", (json.dumps(result), job_id))
 
     def update_message(self, job_id: int, message: str) -> None:
         with self._connect() as conn:

@@ -54,3 +54,28 @@ def test_a_live_worker_keeps_its_job(tmp_path):
     job_id = store.start_job("sentiment", {}, worker_pid=os.getpid())
     assert store.fail_orphans(pid_alive) == []
     assert store.job(job_id).status == "running"
+
+
+def test_job_results_and_training_curves_round_trip(tmp_path):
+    store = Store(tmp_path / "db.sqlite")
+    job_id = store.submit("sentiment", {"kind": "optimize"})
+    assert store.job(job_id).result is None and store.job(job_id).kind == "optimize"
+    store.set_result(job_id, {"best": 3, "tried": ["int8-dynamic"]})
+    assert store.job(job_id).result == {"best": 3, "tried": ["int8-dynamic"]}
+    store.add_curve_point(job_id, "minilm-l6", "distill", {"step": 1, "loss": 0.9})
+    store.add_curve_point(job_id, "minilm-l6", "distill", {"step": 2, "loss": 0.7})
+    assert store.curves(job_id) == {("minilm-l6", "distill"): [{"step": 1, "loss": 0.9}, {"step": 2, "loss": 0.7}]}
+
+
+def test_an_older_database_gains_the_result_column(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, task TEXT NOT NULL, spec TEXT NOT NULL, "
+                     "status TEXT NOT NULL, progress REAL NOT NULL DEFAULT 0, message TEXT NOT NULL DEFAULT '', "
+                     "error TEXT NOT NULL DEFAULT '', worker_pid INTEGER, created_at TEXT NOT NULL, started_at TEXT, "
+                     "finished_at TEXT)")
+        conn.execute("INSERT INTO jobs(task, spec, status, created_at) VALUES ('sentiment', '{}', 'done', 'x')")
+    store = Store(path)
+    assert store.job(1).status == "done" and store.job(1).result is None
