@@ -12,8 +12,8 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from engine.record import TrialRecord
-from engine.registry import MODELS, TECHNIQUES
-from engine.summary import model_order, provenance
+from engine.registry import MODELS, TASKS, TECHNIQUES, ParamSpec, TechniqueSpec
+from engine.summary import Payback, fmt_queries, model_order, provenance, search_rows, tried_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = {  # name -> (file under pages/, title, icon)
@@ -186,12 +186,12 @@ def show_results_table(records: Sequence[TrialRecord]) -> None:
 
 
 def full_table(records: Iterable[TrialRecord]) -> pd.DataFrame:
-    """Every field of every record (hardware and versions as JSON text): the CSV people download."""
+    """Every field of every record (nested ones as JSON text): the CSV people download."""
     rows = []
     for r in records:
         row = r.to_dict()
-        row["hardware"] = json.dumps(row["hardware"], sort_keys=True)
-        row["versions"] = json.dumps(row["versions"], sort_keys=True)
+        for key in ("hardware", "versions", "steps", "details"):  # nested values: JSON text in a table cell
+            row[key] = json.dumps(row[key], sort_keys=True)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -202,3 +202,151 @@ def show_not_ok(records: Iterable[TrialRecord]) -> None:
     if bad:
         lines = "\n".join(f"- **{r.variant}** {r.status}: {r.error or 'no reason recorded'}" for r in bad)
         st.warning(f"{len(bad)} trial{'s' * (len(bad) != 1)} did not produce results:\n\n{lines}")
+
+
+# --------------------------------------------------------------------------------------------- technique inputs
+
+FLOAT_STEP = 0.05
+OPEN_BOUND_NUDGE = 0.01  # the nearest allowed value next to an open bound (keep > 0 -> 0.01)
+
+
+def task_encoders(task_id: str) -> list[str]:
+    """The task's models a technique can take as a parameter (a distillation teacher): encoders only."""
+    return [m for m in TASKS[task_id].models if m in MODELS and MODELS[m].family == "encoder"]
+
+
+def param_input(technique: TechniqueSpec, param: ParamSpec, task_id: str, key: str) -> object:
+    """One input for a technique parameter, bounded by its ParamSpec; the spec parser re-checks the value."""
+    label = f"{technique.id} · {param.name}"
+    help_text = f"{param.help.capitalize()}. Allowed: {param.range_text()}."
+    if param.kind == "model":
+        options = task_encoders(task_id)
+        index = options.index(param.default) if param.default in options else len(options) - 1
+        return st.selectbox(label, options, index=index, format_func=model_label, key=key, help=help_text)
+    if param.kind == "int":
+        low = None if param.low is None else int(param.low) + int(param.low_open)
+        high = None if param.high is None else int(param.high) - int(param.high_open)
+        return st.number_input(label, min_value=low, max_value=high, value=int(param.default), step=1,
+                               key=key, help=help_text)
+    low = None if param.low is None else param.low + OPEN_BOUND_NUDGE * param.low_open
+    high = None if param.high is None else param.high - OPEN_BOUND_NUDGE * param.high_open
+    return st.number_input(label, min_value=low, max_value=high, value=float(param.default), step=FLOAT_STEP,
+                           format="%.2f", key=key, help=help_text)
+
+
+def step_spec(technique_id: str, values: dict[str, object]) -> str:
+    """'prune-structured:keep=0.5' from chosen values; floats rounded so 0.6000000001 reads 0.6."""
+    args = ",".join(f"{k}={round(v, 4):g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items())
+    return f"{technique_id}:{args}" if args else technique_id
+
+
+def technique_inputs(technique_ids: Sequence[str], task_id: str, key_prefix: str, columns: int = 3) -> list[str]:
+    """Inputs for the parameters of each chosen technique, in order; returns one step spec per technique."""
+    params = [(TECHNIQUES[t], p) for t in technique_ids for p in TECHNIQUES[t].params]
+    cells = st.columns(columns) if params else []
+    values: dict[str, dict[str, object]] = {t: {} for t in technique_ids}
+    for i, (technique, param) in enumerate(params):
+        with cells[i % columns]:
+            values[technique.id][param.name] = param_input(technique, param, task_id,
+                                                           f"{key_prefix}_{technique.id}_{param.name}")
+    return [step_spec(t, values[t]) for t in technique_ids]
+
+
+def explain_chosen(technique_ids: Sequence[str], numbered: bool = False) -> None:
+    """One plain-language line per chosen technique, in order (numbered for a pipeline's steps)."""
+    if technique_ids:
+        st.markdown("\n".join(f"{f'{i}.' if numbered else '-'} **{TECHNIQUES[t].title}**: {TECHNIQUES[t].explanation}"
+                               for i, t in enumerate(technique_ids, 1)))
+
+
+def technique_help(chosen: Iterable[str]) -> None:
+    """Every technique in one plain-language line, with the form it takes in a spec; the chosen ones ticked."""
+    chosen = set(chosen)
+    for t in TECHNIQUES.values():
+        mark = ":material/check_box:" if t.id in chosen else ":material/check_box_outline_blank:"
+        final = " Runs last in a pipeline." if t.final else ""
+        st.caption(f"{mark} **{t.title}** `{t.form}`: {t.explanation}{final}")
+
+
+# --------------------------------------------------------------------------------------------- payback
+
+
+def payback_table(items: Sequence[Payback]) -> pd.DataFrame:
+    return pd.DataFrame([
+        {
+            "Variant": p.record.variant,
+            "Up-front energy (Wh)": p.upfront_wh,
+            "Up-front CO2e (g)": p.upfront_co2e_g,
+            "Compared with": p.reference.variant if p.reference else "–",
+            "Saving (Wh / 1k queries)": p.saving_wh_per_1k,
+            "Saving (g CO2e / 1k queries)": p.saving_co2e_g_per_1k,
+            "Pays back after": fmt_queries(p.queries),
+        }
+        for p in items
+    ])
+
+
+def show_payback_table(items: Sequence[Payback]) -> None:
+    st.dataframe(payback_table(items), hide_index=True, column_config={
+        "Up-front energy (Wh)": st.column_config.NumberColumn(format="%.3g"),
+        "Up-front CO2e (g)": st.column_config.NumberColumn(format="%.3g"),
+        "Saving (Wh / 1k queries)": st.column_config.NumberColumn(format="%.3g"),
+        "Saving (g CO2e / 1k queries)": st.column_config.NumberColumn(format="%.3g"),
+    })
+
+
+# --------------------------------------------------------------------------------------------- search result
+
+
+OBJECTIVE_COLUMNS = {"energy": "Energy (Wh / 1k queries)", "latency": "Median latency (ms)", "size": "Size (MB)"}
+
+
+def objective_column(result: dict) -> str:
+    return OBJECTIVE_COLUMNS.get(result.get("objective", "energy"), OBJECTIVE_COLUMNS["energy"])
+
+
+def search_table(records: Sequence[TrialRecord], result: dict) -> pd.DataFrame:
+    """The candidates of a leanest-variant search, best first, with what the floor and objective decided.
+    The search works on one model, so only candidates of another model (none, normally) name theirs."""
+    model = (result.get("baseline") or [None])[0]
+    rows = []
+    for row in search_rows(records, result):
+        rows.append({
+            "": row["role"],
+            "Technique": row["technique"] if row["model"] == model else f"{row['model']} · {row['technique']}",
+            "Accuracy": fmt_accuracy(row["accuracy"]),
+            "Change (points)": row["change_pts"],
+            "Within the floor": {True: "yes", False: "no", None: "–"}[row["meets_floor"]],
+            objective_column(result): row["objective"],
+            "x less than fp32": row["times_lower"],
+            "Status": row["status"],
+        })
+    return pd.DataFrame(rows)
+
+
+def show_search_result(records: Sequence[TrialRecord], result: dict) -> None:
+    """The verdict first and large, then the winner (or the nearest miss), the candidates and what was tried."""
+    verdict = result.get("verdict") or "The search finished without a verdict."
+    best, miss = result.get("best"), result.get("nearest_miss")
+    floor = result.get("floor_accuracy")
+    floor_text = f"{floor:.1%}" if isinstance(floor, int | float) else "the floor"
+    with st.container(border=True):
+        model = (result.get("baseline") or ["?"])[0]
+        st.caption(f"Leanest variant of {model}: cheapest {result.get('objective', 'energy')} within "
+                   f"{result.get('max_drop_pts', '?')} accuracy points of its fp32")
+        st.markdown(f"### {verdict}")
+        if best:
+            st.success(f"Leanest variant within {result.get('max_drop_pts', '?')} points of fp32: "
+                       f"**{' · '.join(best)}**", icon=":material/emoji_events:")
+        else:
+            near = f" Nearest miss: **{' · '.join(miss)}**." if miss else ""
+            st.warning(f"Nothing met the floor ({floor_text} accuracy).{near}", icon=":material/block:")
+    st.dataframe(search_table(records, result), hide_index=True, column_config={
+        "Change (points)": st.column_config.NumberColumn(format="%+.1f"),
+        objective_column(result): st.column_config.NumberColumn(format="%.4g"),
+        "x less than fp32": st.column_config.NumberColumn(format="%.2fx"),
+    })
+    tried = tried_lines(result)
+    if tried:
+        with st.expander(f"What the search tried, and why ({len(tried)})"):
+            st.markdown("\n".join(f"- `{spec}`: {why}" if why else f"- `{spec}`" for spec, why in tried))

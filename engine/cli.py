@@ -1,7 +1,7 @@
-"""Command line: `python -m engine tasks | regions | run | worker`. Results on stdout, logs on stderr.
+"""Command line: `python -m engine tasks | regions | run | optimize | worker`. Results on stdout, logs on stderr.
 
-Exit status: 0 success, 1 every trial failed, 2 bad input (unknown name, out-of-range number, model not
-installed, hub id while offline) with a message naming the valid choices.
+Exit status: 0 success, 1 every trial failed (for `optimize`: its fp32 baseline failed), 2 bad input (unknown
+name, out-of-range number, model not installed, hub id while offline) with a message naming the valid choices.
 """
 
 from __future__ import annotations
@@ -11,6 +11,11 @@ import json
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.runner import CurveSink, Progress
+    from engine.store import Store
 
 
 def _csv(value: str) -> tuple[str, ...]:
@@ -65,12 +70,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     job_id = store.start_job(request.task, request.to_dict(), os.getpid())
     records = []
 
-    def progress(fraction: float, message: str) -> None:
-        store.update_progress(job_id, fraction, message)
-        print(f"[{fraction:6.1%}] {message}", file=sys.stderr, flush=True)
-
+    progress, curve = _job_sinks(store, job_id)
     try:
-        curve = lambda model, technique, point: store.add_curve_point(job_id, model, technique, point)  # noqa: E731
         for record in run_request(request, job_id, progress, curve):
             store.add_trial(record)
             records.append(record)
@@ -84,6 +85,73 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         _print_table(records)
     return 1 if failed and len(failed) == len(records) else 0
+
+
+def _job_sinks(store: Store, job_id: int) -> tuple[Progress, CurveSink]:
+    """Progress to the store and to stderr; live training curves to the store."""
+
+    def progress(fraction: float, message: str) -> None:
+        store.update_progress(job_id, fraction, message)
+        print(f"[{fraction:6.1%}] {message}", file=sys.stderr, flush=True)
+
+    return progress, lambda model, technique, point: store.add_curve_point(job_id, model, technique, point)
+
+
+def cmd_optimize(args: argparse.Namespace) -> int:
+    from engine.jobs import OptimizeRequest
+    from engine.optimize import BaselineFailed, job_summary, run_optimize
+    from engine.store import Store
+
+    request = OptimizeRequest(args.task, args.model, args.max_drop, args.objective, args.eval_size,
+                              args.region or OptimizeRequest.__dataclass_fields__["region"].default_factory(),
+                              args.test_set, args.seed, args.teacher).validated()
+    if args.max_candidates is not None and args.max_candidates < 1:
+        raise ValueError(f"--max-candidates must be at least 1 (got {args.max_candidates}).")
+    store = Store()
+    job_id = store.start_job(request.task, request.to_dict(), os.getpid())
+    progress, curve = _job_sinks(store, job_id)
+    try:
+        result = run_optimize(request, job_id, progress, curve, on_record=store.add_trial,
+                              max_candidates=args.max_candidates)
+    except BaselineFailed as error:
+        store.finish(job_id, str(error))
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except BaseException as error:  # Ctrl-C or a crash: the job must not stay "running"
+        store.finish(job_id, f"Interrupted: {type(error).__name__}: {error}")
+        raise
+    store.set_result(job_id, job_summary(result))
+    store.finish(job_id)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    _print_search(result)
+    return 0
+
+
+def _print_search(result: dict) -> None:
+    """Each candidate in the order tried: stage, outcome, accuracy, change in points, objective, and why."""
+    field, base = result["objective_field"], result["baseline"]
+    drop = result["max_drop_pts"]
+    print(f"{result['model']} on {result['task']}: leanest by {result['objective']} ({field}) with accuracy >= "
+          f"{result['floor_accuracy']:.3f} (fp32 {base['accuracy']:.3f} minus {drop:.1f} point{'' if drop == 1 else 's'}); "
+          f"{len(result['candidates'])} trials in {result['search_s']:.0f} s\n")
+    print(f"{'stage':<6}{'outcome':<13}{'accuracy':>9}{'Δ pts':>8}{field:>18}{'vs fp32':>9}  variant")
+    chosen = {(r or {}).get("technique"): label for r, label in
+              ((result["best"], "BEST"), (result["nearest_miss"], "nearest miss"))}
+    for item in result["tried"]:
+        outcome = chosen.get(item["spec"]) or {True: "kept floor", False: "below floor"}.get(
+            item.get("kept_floor"), item["status"])
+        if item["spec"] == base["technique"]:
+            outcome = "baseline"
+        figures = " " * 44
+        if item.get("accuracy") is not None and item.get("objective_value") is not None:
+            ratio = base[field] / item["objective_value"] if item["objective_value"] else float("inf")
+            figures = (f"{item['accuracy']:>9.3f}{(item['accuracy'] - base['accuracy']) * 100:>+8.1f}"
+                       f"{item['objective_value']:>18.4g}{ratio:>8.1f}x")
+        print(f"{item['stage']:<6}{outcome[:12]:<13}{figures}  {item['spec']}")
+        print(f"{'':<19}{item.get('error') or item['why']}")
+    print(f"\n{result['verdict']}")
 
 
 def _print_table(records: list) -> None:
@@ -156,6 +224,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print the trial records as a JSON array")
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("optimize", help="find the leanest variant of a model within an accuracy floor")
+    p.add_argument("--task", required=True)
+    p.add_argument("--model", required=True, help="the model to compress (see `tasks`)")
+    p.add_argument("--max-drop", type=float, default=1.0, help="accuracy points the variant may lose (default 1.0)")
+    p.add_argument("--objective", default="energy", help="energy | latency | size (default energy)")
+    p.add_argument("--eval-size", type=int, default=300)
+    p.add_argument("--region", default="", help="ISO 3166 alpha-3 grid region (default RIGHTSIZE_REGION or USA)")
+    p.add_argument("--test-set", default="")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--teacher", default="", help="model to distill from (default: the largest installed bigger "
+                                                 "model; 'none' skips distillation)")
+    p.add_argument("--max-candidates", type=int, default=None, help="stop after this many trials (baseline included)")
+    p.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    p.set_defaults(func=cmd_optimize)
     p = sub.add_parser("trial", help=argparse.SUPPRESS)
     p.add_argument("spec")
     p.set_defaults(func=cmd_trial)

@@ -9,14 +9,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
+from engine import registry
 from engine.config import settings
-from engine.registry import get_model, get_task, get_test_set, require_installed
+from engine.registry import MODELS, TaskSpec, _choose, get_model, get_task, get_test_set, require_installed
 from engine.store import Job, Store
 from engine.techniques.spec import canonical
 
 EVAL_SIZE_RANGE = (20, 5000)
+MAX_DROP_PTS_RANGE = (0.0, 50.0)  # accuracy points (0.01 accuracy = 1 point)
+NO_TEACHER = "none"
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,72 @@ class RunRequest:
         return cls(**{**data, "models": tuple(data["models"]), "techniques": tuple(data["techniques"])})
 
 
+@dataclass(frozen=True)
+class OptimizeRequest:
+    """An accuracy-floor search (engine.optimize): the leanest variant of `model` within `max_drop_pts` of its fp32."""
+
+    task: str
+    model: str
+    max_drop_pts: float = 1.0
+    objective: str = "energy"  # a key of engine.optimize.OBJECTIVES: energy | latency | size
+    eval_size: int = 300
+    region: str = field(default_factory=lambda: settings().default_region)
+    test_set: str = ""
+    seed: int = 0
+    teacher: str = ""  # "" = the largest installed model above `model` on the task's ladder; "none" = no distillation
+
+    def validated(self) -> OptimizeRequest:
+        """Check every name and number (RunRequest's checks for task, model, eval size, test set, region);
+        resolve the teacher ("" becomes a model id or "none"). Returns a normalized copy."""
+        from engine.optimize import OBJECTIVES
+
+        run = RunRequest(self.task, (self.model,), ("fp32",), self.eval_size, self.region, self.test_set,
+                         self.seed).validated()
+        task = get_task(run.task)
+        model = get_model(self.model, task)
+        if model.family != "encoder":
+            encoders = ", ".join(m for m in task.models if m in MODELS and MODELS[m].family == "encoder")
+            raise ValueError(f"'{model.id}' is a {model.family} model: it has no weights to compress. "
+                             f"Pick an encoder: {encoders}.")
+        _choose("objective", self.objective, OBJECTIVES)
+        low, high = MAX_DROP_PTS_RANGE
+        if not low <= float(self.max_drop_pts) <= high:
+            raise ValueError(f"Max accuracy drop must be between {low:g} and {high:g} points (got {self.max_drop_pts}).")
+        return OptimizeRequest(run.task, run.models[0], float(self.max_drop_pts), self.objective, run.eval_size,
+                               run.region, run.test_set, run.seed, self._teacher(task))
+
+    def _teacher(self, task: TaskSpec) -> str:
+        if self.teacher == NO_TEACHER:
+            return NO_TEACHER
+        if not self.teacher:
+            return default_teacher(task, self.model)
+        teacher = get_model(self.teacher, task)
+        require_installed(teacher)
+        if teacher.family != "encoder" or teacher.id not in MODELS:
+            raise ValueError(f"Teacher '{self.teacher}' must be an installed encoder from the pack "
+                             f"({', '.join(m for m in task.models if MODELS[m].family == 'encoder')}) or 'none'.")
+        if teacher.id == self.model:
+            raise ValueError(f"'{self.model}' cannot teach itself: pick a bigger teacher or 'none'.")
+        return teacher.id
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "kind": "optimize"}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> OptimizeRequest:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def default_teacher(task: TaskSpec, model_id: str) -> str:
+    """The largest installed encoder above `model_id` on the task's ladder (smallest to largest), else "none"."""
+    if model_id not in task.models:
+        return NO_TEACHER  # a hub model's size is unknown: no teacher is picked for it
+    above = task.models[task.models.index(model_id) + 1:]
+    bigger = [m for m in above if MODELS[m].family == "encoder" and registry.is_installed(MODELS[m])]
+    return bigger[-1] if bigger else NO_TEACHER
+
+
 def pid_alive(pid: int | None) -> bool:
     if not pid:
         return False
@@ -79,8 +148,17 @@ def pid_alive(pid: int | None) -> bool:
 def submit_run(request: RunRequest, store: Store | None = None, start_worker: bool | None = None) -> int:
     """Validate, queue, and (unless RIGHTSIZE_NO_WORKER is set) make sure a worker will run it."""
     request = request.validated()
-    store = store or Store()
-    job_id = store.submit(request.task, request.to_dict())
+    return _queue(request.task, request.to_dict(), store, start_worker)
+
+
+def submit_optimize(request: OptimizeRequest, store: Store | None = None, start_worker: bool | None = None) -> int:
+    """Validate and queue an accuracy-floor search (spec kind "optimize"); the worker runs it like a run."""
+    request = request.validated()
+    return _queue(request.task, request.to_dict(), store, start_worker)
+
+
+def _queue(task: str, spec: dict, store: Store | None, start_worker: bool | None) -> int:
+    job_id = (store or Store()).submit(task, spec)
     if settings().autostart_worker if start_worker is None else start_worker:
         ensure_worker()
     return job_id

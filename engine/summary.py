@@ -183,6 +183,7 @@ class RunSummary:
     models: tuple[str, ...]
     techniques: tuple[str, ...]
     region: str
+    kind: str = "run"  # "run" | "optimize" (a leanest-variant search)
 
     @property
     def job_id(self) -> int | None:
@@ -191,7 +192,7 @@ class RunSummary:
     @property
     def label(self) -> str:
         when = self.started_at[:16].replace("T", " ")
-        name = f"Run #{self.key}" if self.key else "Command-line trials"
+        name = f"{'Search' if self.kind == 'optimize' else 'Run'} #{self.key}" if self.key else "Command-line trials"
         size = f"{len(self.models)} model{'s' * (len(self.models) != 1)} x {len(self.techniques)} technique" + (
             "s" if len(self.techniques) != 1 else ""
         )
@@ -224,6 +225,7 @@ def runs_from(records: Iterable[TrialRecord], jobs: Iterable = ()) -> list[RunSu
                 models=tuple(dict.fromkeys(r.model for r in recs)),
                 techniques=tuple(dict.fromkeys(r.technique for r in recs)),
                 region=(job.spec.get("region") if job else "") or recs[0].region,
+                kind=job.kind if job else "run",
             )
         )
     return sorted(out, key=lambda s: (s.started_at, s.key), reverse=True)
@@ -313,3 +315,223 @@ def provenance(records: Iterable[TrialRecord]) -> Provenance:
         n=len(ok),
         n_contended=sum(1 for r in ok if r.contended),
     )
+
+
+# --------------------------------------------------------------------------------------------- labels
+
+
+def short_technique(spec: str, max_chars: int = 34) -> str:
+    """A pipeline spec for chart labels: parameter names dropped, steps joined with "+". When still long, the
+    longest parameter lists become "…" (step names matter most), then go, then the middle is cut.
+    "layer-drop:keep=3+distill:teacher=mpnet-base,epochs=2+onnx-int8" ->
+    "layer-drop(3)+distill(mpnet-base,2)+onnx-int8", or "layer-drop(3)+distill(…)+onnx-int8" in 34 characters.
+    The full spec goes in tooltips."""
+    steps = []
+    for part in spec.split("+"):
+        name, _, raw = part.partition(":")
+        steps.append([name, ",".join(item.partition("=")[2] or item for item in raw.split(",") if item)])
+
+    def text() -> str:
+        return "+".join(f"{name}({args})" if args else name for name, args in steps)
+
+    for step in sorted(steps, key=lambda s: -len(s[1])):
+        if len(text()) <= max_chars or not step[1]:
+            break
+        step[1] = "…"
+    out = text() if len(text()) <= max_chars else "+".join(name for name, _ in steps)
+    if len(out) <= max_chars:
+        return out
+    head = (max_chars - 1) // 2
+    return f"{out[:head]}…{out[len(out) - (max_chars - 1 - head):]}"
+
+
+# --------------------------------------------------------------------------------------------- vs fp32
+
+
+def fp32_reference(record: TrialRecord, records: Sequence[TrialRecord], model: str | None = None) -> TrialRecord | None:
+    """The ok fp32 trial of `model` (default: the record's own) among `records`, preferring the record's own
+    run (same job: same test sample and machine state), else the latest one."""
+    model = model or record.model
+    fp32 = [r for r in ok_records(records) if r.model == model and r.technique == "fp32" and r is not record]
+    same_run = [r for r in fp32 if r.job_id == record.job_id]
+    pool = same_run or fp32
+    return max(pool, key=lambda r: (r.started_at, r.job_id or 0)) if pool else None
+
+
+@dataclass(frozen=True)
+class Relative:
+    """A variant against its own model's fp32: how much faster and how many accuracy points it gains or loses."""
+
+    record: TrialRecord
+    reference: TrialRecord
+    throughput_ratio: float | None  # queries per second at batch 32, variant / fp32 (> 1: faster)
+    p50_ratio: float | None  # fp32 median single-query latency / variant's (> 1: faster)
+    accuracy_change_pts: float  # (variant - fp32) accuracy, in percentage points
+
+
+def relative_to_fp32(records: Iterable[TrialRecord]) -> list[Relative]:
+    """Every ok non-fp32 variant with accuracy, paired with its model's fp32 in the shown runs."""
+    records = list(records)
+    out = []
+    for r in ok_records(records, "accuracy"):
+        if r.technique == "fp32":
+            continue
+        ref = fp32_reference(r, records)
+        if ref is None or ref.accuracy is None:
+            continue
+        out.append(Relative(
+            record=r, reference=ref,
+            throughput_ratio=_ratio(r.throughput_per_s, ref.throughput_per_s),
+            p50_ratio=_ratio(ref.latency_p50_ms, r.latency_p50_ms),
+            accuracy_change_pts=100.0 * (r.accuracy - ref.accuracy),
+        ))
+    return out
+
+
+# --------------------------------------------------------------------------------------------- payback
+
+
+def break_even_queries(upfront_wh: float, saving_wh_per_1k: float | None) -> float | None:
+    """Queries after which the energy spent once (training) is paid back by the per-query saving:
+    upfront / saving per query. None ("never") when there is no saving per query."""
+    if saving_wh_per_1k is None or saving_wh_per_1k <= 0:
+        return None
+    return max(0.0, upfront_wh) / (saving_wh_per_1k / 1000.0)
+
+
+def fmt_queries(n: float | None) -> str:
+    """'never', '640 queries', '12,000 queries', '3.4 million queries'."""
+    if n is None:
+        return "never"
+    if n >= 1e9:
+        return f"{n / 1e9:.2g} billion queries"
+    if n >= 1e6:
+        return f"{n / 1e6:.2g} million queries"
+    if n >= 100:
+        n = float(f"{n:.2g}")  # two significant digits: the energy figures are estimates
+    return f"{n:,.0f} quer{'y' if round(n) == 1 else 'ies'}"
+
+
+def teacher_of(record: TrialRecord) -> str | None:
+    """The teacher model of a distilled variant, from its steps, its details, or its spec string."""
+    for step in record.steps or []:
+        if step.get("name") == "distill" and step.get("params", {}).get("teacher"):
+            return str(step["params"]["teacher"])
+    teacher = (record.details or {}).get("distill", {}).get("teacher")
+    if teacher:
+        return str(teacher)
+    for part in record.technique.split("+"):
+        name, _, raw = part.partition(":")
+        if name == "distill":
+            args = dict(item.partition("=")[::2] for item in raw.split(",") if item)
+            return args.get("teacher") or None
+    return None
+
+
+@dataclass(frozen=True)
+class Payback:
+    """Energy spent once to create a variant (distillation, retraining) against what it saves per query."""
+
+    record: TrialRecord
+    reference: TrialRecord | None  # the teacher's fp32 if shown, else the model's own fp32, else None
+    upfront_wh: float
+    upfront_co2e_g: float | None
+    saving_wh_per_1k: float | None  # reference - variant; negative: the variant costs more per query
+    saving_co2e_g_per_1k: float | None
+    queries: float | None  # break-even; None: never (no saving, or nothing to compare with)
+
+    @property
+    def sentence(self) -> str:
+        if self.reference is None:
+            return (f"{self.record.variant}: no fp32 trial of {teacher_of(self.record) or self.record.model} "
+                    "in the shown runs to compare with.")
+        if self.queries is None:
+            return (f"{self.record.variant} saves no energy per query against {self.reference.variant}: "
+                    "its up-front energy never pays back.")
+        return f"{self.record.variant} pays back its up-front energy after {fmt_queries(self.queries)}."
+
+
+def paybacks(records: Iterable[TrialRecord]) -> list[Payback]:
+    """One Payback per ok record with an up-front energy, compared with the teacher's fp32 when it is among
+    the records (the model it replaces), else with the variant's own model at fp32."""
+    records = list(records)
+    out = []
+    for r in ok_records(records, "upfront_energy_wh"):
+        teacher = teacher_of(r)
+        ref = (fp32_reference(r, records, teacher) if teacher else None) or fp32_reference(r, records)
+        saving = saving_g = None
+        if ref is not None:
+            saving = _diff(ref.energy_wh_per_1k, r.energy_wh_per_1k)
+            saving_g = _diff(ref.co2e_g_per_1k, r.co2e_g_per_1k)
+        out.append(Payback(
+            record=r, reference=ref, upfront_wh=r.upfront_energy_wh, upfront_co2e_g=r.upfront_co2e_g,
+            saving_wh_per_1k=saving, saving_co2e_g_per_1k=saving_g,
+            queries=break_even_queries(r.upfront_energy_wh, saving),
+        ))
+    return out
+
+
+def _diff(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
+# --------------------------------------------------------------------------------------------- leanest variant
+
+# objective -> (record field, what it is for people); the search itself lives in engine.optimize
+OBJECTIVES = {
+    "energy": ("energy_wh_per_1k", "Energy per query"),
+    "latency": ("latency_p50_ms", "Response time"),
+    "size": ("model_size_mb", "Size on disk"),
+}
+
+
+def _pair(value: object) -> tuple[str, str] | None:
+    """[model, technique] as stored in a job result (a list after JSON), or None."""
+    if isinstance(value, dict):
+        value = (value.get("model"), value.get("technique"))
+    if isinstance(value, list | tuple) and len(value) == 2 and all(isinstance(v, str) for v in value):
+        return value[0], value[1]
+    return None
+
+
+def tried_lines(result: dict) -> list[tuple[str, str]]:
+    """The search's `tried` list as (spec, why), whether stored as pairs, dicts or bare spec strings."""
+    out = []
+    for item in result.get("tried") or []:
+        if isinstance(item, dict):
+            out.append((str(item.get("spec") or item.get("technique") or ""), str(item.get("why") or "")))
+        elif isinstance(item, list | tuple) and item:
+            out.append((str(item[0]), str(item[1]) if len(item) > 1 else ""))
+        else:
+            out.append((str(item), ""))
+    return out
+
+
+def search_rows(records: Iterable[TrialRecord], result: dict) -> list[dict]:
+    """One row per candidate of a leanest-variant search: its role, accuracy change against the baseline,
+    whether it met the floor, and the objective against the baseline (x times lower)."""
+    field, _ = OBJECTIVES.get(result.get("objective", "energy"), OBJECTIVES["energy"])
+    roles = {_pair(result.get(k)): label for k, label in
+             (("nearest_miss", "nearest miss"), ("best", "best"), ("baseline", "baseline (fp32)"))}
+    records = list(records)
+    base_pair = _pair(result.get("baseline"))
+    base = next((r for r in records if (r.model, r.technique) == base_pair and r.status == "ok"), None)
+    floor = result.get("floor_accuracy")
+    rows = []
+    for r in records:
+        ok = r.status == "ok" and r.accuracy is not None
+        value = getattr(r, field) if ok else None
+        base_value = getattr(base, field) if base else None
+        rows.append({
+            "role": roles.get((r.model, r.technique), ""),
+            "model": r.model,
+            "technique": r.technique,
+            "accuracy": r.accuracy if ok else None,
+            "change_pts": 100.0 * (r.accuracy - base.accuracy) if ok and base and base.accuracy is not None else None,
+            "meets_floor": (r.accuracy >= floor - 1e-12) if ok and floor is not None else None,
+            "objective": value,
+            "times_lower": _ratio(base_value, value),
+            "status": "ok" if r.status == "ok" else f"{r.status}: {r.error}",
+        })
+    order = {"best": 0, "baseline (fp32)": 1, "nearest miss": 2}
+    return sorted(rows, key=lambda row: (order.get(row["role"], 3), row["objective"] is None, row["objective"] or 0))

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import IO
 
 from engine.config import settings
-from engine.jobs import RunRequest, pid_alive
-from engine.runner import run_request
+from engine.jobs import OptimizeRequest, RunRequest, pid_alive
+from engine.optimize import job_summary, run_optimize
+from engine.runner import CurveSink, Progress, run_request
 from engine.store import Store
 
 IDLE_EXIT_S = 600.0
@@ -48,10 +49,15 @@ def worker_running() -> bool:
     return False
 
 
+def _sinks(store: Store, job_id: int) -> tuple[Progress, CurveSink]:
+    """Progress and live training curves of a job, written to the store as they come."""
+    return (lambda f, m: store.update_progress(job_id, f, m),
+            lambda model, technique, point: store.add_curve_point(job_id, model, technique, point))
+
+
 def run_job(store: Store, job_id: int, request: RunRequest) -> None:
     failures = []
-    progress = lambda f, m: store.update_progress(job_id, f, m)  # noqa: E731
-    curve = lambda model, technique, point: store.add_curve_point(job_id, model, technique, point)  # noqa: E731
+    progress, curve = _sinks(store, job_id)
     for record in run_request(request, job_id, progress, curve):
         store.add_trial(record)
         if record.status == "failed":
@@ -63,6 +69,17 @@ def run_job(store: Store, job_id: int, request: RunRequest) -> None:
     store.finish(job_id, error)
     if failures and not error:
         store.update_message(job_id, f"finished; {len(failures)} of {total} trials failed")
+
+
+def run_optimize_job(store: Store, job_id: int, request: OptimizeRequest) -> None:
+    """An accuracy-floor search: each record is stored as it is measured, then the summary as the job's result."""
+    progress, curve = _sinks(store, job_id)
+    result = run_optimize(request, job_id, progress, curve, on_record=store.add_trial)
+    store.set_result(job_id, job_summary(result))
+    failed = sum(c["status"] == "failed" for c in result["candidates"])
+    store.finish(job_id)
+    if failed:
+        store.update_message(job_id, f"finished; {failed} of {len(result['candidates'])} trials failed")
 
 
 def serve(idle_exit_s: float = IDLE_EXIT_S) -> None:
@@ -82,7 +99,10 @@ def serve(idle_exit_s: float = IDLE_EXIT_S) -> None:
                     continue
                 log.info("job %s: %s", job.id, job.spec)
                 try:
-                    run_job(store, job.id, RunRequest.from_dict(job.spec))
+                    if job.kind == "optimize":
+                        run_optimize_job(store, job.id, OptimizeRequest.from_dict(job.spec))
+                    else:
+                        run_job(store, job.id, RunRequest.from_dict(job.spec))
                 except Exception as error:  # the worker outlives a broken job
                     log.exception("job %s failed", job.id)
                     store.finish(job.id, f"{type(error).__name__}: {error}")

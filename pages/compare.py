@@ -1,11 +1,12 @@
-"""Compare: accuracy against energy, carbon, response time and size for the chosen runs."""
+"""Compare: accuracy against energy, carbon, response time and size for the chosen runs; what each technique
+does to its own model (speed-up vs accuracy); when a trained variant's up-front energy pays back."""
 
 import streamlit as st
 
 from app import charts, ui
 from engine.registry import TASKS
 from engine.store import Store
-from engine.summary import headline, model_order, run_records, runs_with_results
+from engine.summary import headline, model_order, paybacks, relative_to_fp32, run_records, runs_with_results
 
 st.title("Compare results")
 
@@ -46,6 +47,29 @@ row1[1].altair_chart(charts.co2e_chart(records, domain), width="stretch")
 row2 = st.columns(2, gap="large")
 row2[0].altair_chart(charts.latency_chart(records, domain), width="stretch")
 row2[1].altair_chart(charts.size_chart(records, domain), width="stretch")
+
+st.subheader("What each technique does to its model")
+relatives = relative_to_fp32(records)
+if relatives:
+    basis = st.radio("Speed-up measured as", list(charts.SPEEDUP_BASES), horizontal=True, key="compare_speedup_basis",
+                     format_func=lambda b: {"throughput": "throughput at batch 32 (serving many queries)",
+                                            "p50": "median time of one query"}[b])
+    st.altair_chart(charts.speedup_chart(relatives, domain, basis), width="stretch")
+else:
+    st.info("Run a technique besides fp32, together with fp32 on the same model, to see how much faster it "
+            "makes that model and how many accuracy points it costs.", icon=":material/info:")
+
+trained = paybacks(records)
+if trained:
+    st.subheader("Energy spent once to train, against the saving per query")
+    st.caption("Distillation and retraining cost energy once, up front; a smaller model then saves energy on "
+               "every query, against the teacher's fp32 when it is in the shown runs, else the model's own fp32. "
+               "Break-even = up-front energy / saving per query. Energy figures are estimates (see provenance).")
+    cols = st.columns([2, 3], gap="large")
+    cols[0].markdown("\n".join(f"- {item.sentence}" for item in trained))
+    if any(item.queries is not None for item in trained):
+        cols[1].altair_chart(charts.payback_chart(trained, domain), width="stretch")
+    ui.show_payback_table(trained)
 
 ui.show_not_ok(records)
 with st.expander("Every figure, as a table"):

@@ -1,4 +1,5 @@
-"""Run: choose what to compare, queue it for the worker, and watch it progress live."""
+"""Run: choose what to compare (single techniques and pipelines), or let a search find the leanest variant;
+queue it for the worker and watch it progress live, training curves included."""
 
 import streamlit as st
 
@@ -8,13 +9,21 @@ from engine.config import settings
 from engine.jobs import EVAL_SIZE_RANGE, RunRequest, job_status, submit_run
 from engine.registry import MODELS, TASKS, TECHNIQUES, is_installed
 from engine.store import ACTIVE, Store
-from engine.summary import queue_position
+from engine.summary import OBJECTIVES, queue_position
+from engine.techniques.spec import canonical
+
+try:  # the accuracy-floor search arrived after runs; a checkout without it still shows the rest
+    from engine.jobs import MAX_DROP_PTS_RANGE, NO_TEACHER, OptimizeRequest, submit_optimize
+except ImportError:  # pragma: no cover - depends on the engine version
+    submit_optimize = None
 
 ACTIVE_JOB = "active_job_id"  # not a widget key, so it survives switching pages in the browser
+PIPELINES = "run_pipelines"  # the pipelines added for the next run (not a widget key, for the same reason)
 
 st.title("Run a comparison")
 st.caption("Each model x technique is one trial: load, compress, answer the test questions, time single "
            "queries and measure energy on a batch. Trials run one after another in a background worker.")
+pipelines: list[str] = st.session_state.setdefault(PIPELINES, [])
 
 left, right = st.columns([3, 2], gap="large")
 with left:
@@ -23,11 +32,10 @@ with left:
     st.caption(task.description)
     models = st.multiselect("Models (smallest to largest)", task.models, default=task.default_models,
                             format_func=ui.model_label, key=f"run_models_{task_id}")
-    techniques = st.multiselect("Techniques", list(TECHNIQUES), default=task.default_techniques,
-                                format_func=ui.technique_label, key="run_techniques")
-    for t in TECHNIQUES.values():
-        mark = ":material/check_box:" if t.id in techniques else ":material/check_box_outline_blank:"
-        st.caption(f"{mark} **{t.title}**: {t.explanation}")
+    singles = st.multiselect("Techniques, each on its own", list(TECHNIQUES), default=task.default_techniques,
+                             format_func=ui.technique_label, key="run_techniques")
+    ui.explain_chosen(singles)
+    single_specs = ui.technique_inputs(singles, task_id, "run_param")
 with right:
     grids = {g.region: g for g in regions()}
     default_region = settings().default_region
@@ -43,18 +51,93 @@ with right:
     eval_size = st.number_input("Test questions per trial", *EVAL_SIZE_RANGE, value=300, step=50,
                                 help="More questions: a narrower accuracy interval, a longer run.",
                                 key="run_eval_size")
+    with st.expander("Every technique, in one line each"):
+        ui.technique_help(singles)
 
+with st.expander("Compose a pipeline: several techniques, one after another", icon=":material/account_tree:",
+                 expanded=bool(st.session_state.get("pipeline_steps"))):
+    steps = st.multiselect("Steps, in the order you pick them (the first picked runs first)", list(TECHNIQUES),
+                           format_func=ui.technique_label, key="pipeline_steps",
+                           placeholder="e.g. layer-drop, then distill, then onnx-int8")
+    ui.explain_chosen(steps, numbered=True)
+    raw = "+".join(ui.technique_inputs(steps, task_id, "pipe_param"))
+    spec = ""
+    if steps:
+        try:
+            spec = canonical(raw)
+        except ValueError as err:  # e.g. onnx-int8 before int8-dynamic: the message names the valid form
+            st.code(raw, language=None)
+            st.error(str(err), icon=":material/error:")
+        else:
+            st.code(spec, language=None)
+    if st.button("Add pipeline", icon=":material/add:", key="add_pipeline", disabled=not spec) and spec not in pipelines:
+        pipelines.append(spec)
+
+
+def remove_pipeline(spec: str) -> None:
+    st.session_state[PIPELINES] = [p for p in st.session_state[PIPELINES] if p != spec]
+
+
+for i, pipeline in enumerate(pipelines):
+    row = st.columns([6, 1], vertical_alignment="center")
+    row[0].markdown(f":material/account_tree: Pipeline in this run: `{pipeline}`")
+    row[1].button("Remove", key=f"remove_pipeline_{i}", on_click=remove_pipeline, args=(pipeline,),
+                  icon=":material/close:")
+
+techniques = list(dict.fromkeys([*single_specs, *pipelines]))
 missing = [MODELS[m] for m in models if m in MODELS and not is_installed(MODELS[m])]
-for spec in missing:
-    st.warning(f"{spec.id} is not installed here; its trials will fail. Install it with `{spec.install}`")
+for model_spec in missing:
+    st.warning(f"{model_spec.id} is not installed here; its trials will fail. Install it with `{model_spec.install}`")
 
 st.write(f"**{len(models) * len(techniques)} trials** ({len(models)} models x {len(techniques)} techniques).")
-if st.button("Run comparison", type="primary", icon=":material/play_arrow:"):
+if st.button("Run comparison", type="primary", icon=":material/play_arrow:", key="run_submit"):
     request = RunRequest(task_id, tuple(models), tuple(techniques), int(eval_size), region, test_set)
     try:
         st.session_state[ACTIVE_JOB] = submit_run(request)
     except ValueError as err:  # unknown names, out-of-range numbers, missing models: the message says which
         st.error(str(err))
+
+with st.expander("Find the leanest variant: the cheapest one within an accuracy floor", icon=":material/search:"):
+    if submit_optimize is None:
+        st.info("This version of the engine has no search yet.")
+    else:
+        st.caption("Tries quantization, pruning, fewer layers, ONNX Runtime and distillation on one model and "
+                   "keeps the variant that is cheapest on your objective while staying within the accuracy "
+                   "drop you allow. It uses the grid, test set and number of test questions chosen above.")
+        encoders = ui.task_encoders(task_id)
+        cols = st.columns(4)
+        lean_model = cols[0].selectbox("Model to slim down", encoders, index=len(encoders) // 2,
+                                       format_func=ui.model_label, key=f"lean_model_{task_id}")
+        max_drop = cols[1].number_input(
+            "Max accuracy drop (points)", *MAX_DROP_PTS_RANGE, value=1.0, step=0.5, format="%.1f", key="lean_max_drop",
+            help="1 point = 1 percentage point of accuracy. With 300 test questions one accuracy figure is "
+                 "uncertain by about ±5 points; all candidates are judged on the same questions.")
+        objective_names = {"energy": "energy per query", "latency": "response time", "size": "size on disk"}
+        objective = cols[2].radio("Cheapest in", list(OBJECTIVES), format_func=objective_names.get,
+                                  key="lean_objective")
+        teachers = ["", *[m for m in encoders if m != lean_model], NO_TEACHER]
+        teacher = cols[3].selectbox(
+            "Teacher for distillation", teachers, key=f"lean_teacher_{task_id}",
+            format_func=lambda m: {"": "automatic: largest above it", NO_TEACHER: "none: no distillation"}
+            .get(m, ui.model_label(m)))
+        if st.button("Find the leanest variant", type="primary", icon=":material/search:", key="lean_submit"):
+            request = OptimizeRequest(task_id, lean_model, float(max_drop), objective, int(eval_size), region,
+                                      test_set, teacher=teacher)
+            try:
+                st.session_state[ACTIVE_JOB] = submit_optimize(request)
+            except (ValueError, ImportError) as err:
+                st.error(str(err))
+
+
+def show_curves(job_id: int) -> None:
+    """Loss and validation accuracy of every variant being trained (distillation, retraining), live."""
+    curves = Store().curves(job_id)
+    if curves:
+        from app import charts  # altair loads only when there is something to draw: the form opens faster
+
+        cols = st.columns(2, gap="large")
+        cols[0].altair_chart(charts.training_chart(curves, "loss"), width="stretch")
+        cols[1].altair_chart(charts.training_chart(curves, "val_accuracy"), width="stretch")
 
 
 @st.fragment(run_every=1.0)
@@ -63,12 +146,14 @@ def live_progress(job_id: int) -> None:
     job = job_status(job_id)
     if job is None or job.status not in ACTIVE:
         st.rerun()
+    what = "Search" if job.kind == "optimize" else "Run"
     if job.status == "queued":
         ahead = queue_position(Store(), job_id)
-        st.progress(0.0, text=f"Run #{job_id} is queued: {ahead} run{'s' * (ahead != 1)} ahead of it."
-                    if ahead else f"Run #{job_id} is queued: waiting for the worker to pick it up.")
+        st.progress(0.0, text=f"{what} #{job_id} is queued: {ahead} run{'s' * (ahead != 1)} ahead of it."
+                    if ahead else f"{what} #{job_id} is queued: waiting for the worker to pick it up.")
     else:
-        st.progress(job.progress, text=f"Run #{job_id}: {job.message}")
+        st.progress(job.progress, text=f"{what} #{job_id}: {job.message}")
+    show_curves(job_id)
     partial = Store().trials(job_ids=[job_id])
     if partial:
         ui.show_results_table(partial)
@@ -82,16 +167,25 @@ if job is not None:
         live_progress(job.id)
     else:
         records = Store().trials(job_ids=[job.id])
+        search = job.kind == "optimize"
+        what = "Search" if search else "Run"
         if job.status == "done":
-            st.success(f"Run #{job.id} finished: {sum(r.status == 'ok' for r in records)} of {len(records)} "
-                       "trials measured.", icon=":material/check_circle:")
+            noun = "candidates" if search else "trials"
+            st.success(f"{what} #{job.id} finished: {sum(r.status == 'ok' for r in records)} of {len(records)} "
+                       f"{noun} measured.", icon=":material/check_circle:")
             st.session_state["compare_run_keys"] = [job.id]  # Compare shows this run first
         else:
-            st.error(f"Run #{job.id} failed: {job.error}")
+            st.error(f"{what} #{job.id} failed: {job.error}")
             if records:
                 st.caption("Results measured before it stopped:")
-        if records:
+        if search and job.result:
+            ui.show_search_result(records, job.result)
+        elif records:
             ui.show_results_table(records)
+        if records:
             ui.provenance_caption(records)
             ui.show_not_ok(records)
+            if Store().curves(job.id):
+                with st.expander("Training curves"):
+                    show_curves(job.id)
             ui.link_to_page("compare", "Compare these results in charts")

@@ -29,6 +29,12 @@ FIGURES: dict[tuple[str, str], tuple[float, float, float, float, float, float]] 
     ("mpnet-base", "fp32"): (0.880, 164.0, 190.0, 0.700, 438.0, 109.5),
     ("mpnet-base", "int8-dynamic"): (0.875, 64.5, 80.0, 0.285, 181.0, 109.5),
     ("mpnet-base", "bf16"): (0.879, 85.0, 101.0, 0.380, 219.0, 109.5),
+    # pipelines: a distilled student keeps most of the teacher's accuracy at a fraction of its energy
+    ("minilm-l6", "prune-structured:keep=0.5+int8-dynamic"): (0.815, 3.0, 4.0, 0.022, 24.0, 15.6),
+    ("minilm-l6", "onnx-int8"): (0.838, 3.6, 4.6, 0.028, 23.0, 22.7),
+    ("minilm-l6", "layer-drop:keep=3+distill:teacher=mpnet-base,epochs=2"): (0.852, 5.0, 6.1, 0.040, 69.0, 17.4),
+    ("minilm-l6", "layer-drop:keep=3+distill:teacher=mpnet-base,epochs=2+onnx-int8"): (0.846, 2.0, 2.7, 0.014, 18.0, 17.4),
+    ("minilm-l6", "finetune:epochs=2"): (0.850, 9.6, 11.8, 0.078, 90.9, 22.7),
 }
 GRID_USA = 369.473
 ENERGY_METHOD = "estimated: codecarbon 3.3.2, no RAPL: 4 W per thread x CPU load + 10 W RAM (process mode)"
@@ -64,9 +70,57 @@ def make_record(model: str, technique: str, *, job_id: int | None = None, status
         record.hardware = {"cpu_model": "AMD EPYC 9R14 (test fixture)", "cores": 2, "ram_gb": 8}
         record.versions = {"torch": "2.13.0", "codecarbon": "3.3.2"}
         record.duration_s = 12.0
+    record.steps = overrides.pop("steps", None) or _steps(technique)
+    if overrides.get("upfront_energy_wh") is not None and "upfront_co2e_g" not in overrides:
+        overrides["upfront_co2e_g"] = overrides["upfront_energy_wh"] / 1000 * GRID_USA
     for key, value in overrides.items():
         setattr(record, key, value)
     return record
+
+
+def _steps(technique: str) -> list[dict]:
+    """The pipeline's steps as a trial records them; [] for names that are not techniques (test doubles)."""
+    from engine.techniques.spec import parse_spec
+
+    try:
+        return [step.to_dict() for step in parse_spec(technique)]
+    except ValueError:
+        return []
+
+
+def distilled(model: str, technique: str, upfront_wh: float, **overrides) -> TrialRecord:
+    """A record of a variant trained once (distillation, retraining): its up-front energy and the step's report."""
+    from engine.summary import teacher_of
+
+    record = make_record(model, technique, upfront_energy_wh=upfront_wh, upfront_s=upfront_wh * 900, **overrides)
+    step = "distill" if "distill" in technique else "finetune"
+    record.details = {step: {"teacher": teacher_of(record), "upfront_energy_wh": upfront_wh,
+                             "curve": [{"step": 0, "epoch": 0, "loss": 0.9, "val_accuracy": 0.78}]}}
+    return record
+
+
+def seed_search(store: Store, model: str = "minilm-l6", techniques: tuple[str, ...] = (), *,
+                best: str | None = None, nearest_miss: str | None = None, status: str = "done",
+                max_drop_pts: float = 1.0, objective: str = "energy", verdict: str = "") -> int:
+    """A finished leanest-variant search (job kind "optimize"): fp32 plus `techniques`, each stored as a trial,
+    and the job result the worker writes. Returns the job id."""
+    spec = {"kind": "optimize", "task": "sentiment", "model": model, "max_drop_pts": max_drop_pts,
+            "objective": objective, "eval_size": 300, "region": "USA", "test_set": "movie-reviews", "seed": 0,
+            "teacher": "mpnet-base"}
+    job_id = store.submit("sentiment", spec)
+    store.claim_next(worker_pid=os.getpid())
+    for technique in ("fp32", *techniques):
+        store.add_trial(make_record(model, technique, job_id=job_id))
+    baseline = FIGURES[(model, "fp32")][0]
+    store.set_result(job_id, {
+        "objective": objective, "max_drop_pts": max_drop_pts, "floor_accuracy": baseline - max_drop_pts / 100,
+        "baseline": [model, "fp32"], "best": [model, best] if best else None,
+        "nearest_miss": [model, nearest_miss] if nearest_miss else None,
+        "tried": [[t, f"why {t}"] for t in ("fp32", *techniques)], "verdict": verdict,
+    })
+    if status in ("done", "failed"):
+        store.finish(job_id)
+    return job_id
 
 
 def seed_run(store: Store, models: tuple[str, ...], techniques: tuple[str, ...], *, status: str = "done",
@@ -126,3 +180,15 @@ def shared_cache() -> Path:
     path = Path(os.environ.get("RIGHTSIZE_TEST_CACHE", ROOT / ".rightsize" / "test-cache"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture
+def trained() -> Callable[..., TrialRecord]:
+    """The factory of trained variants: trained("minilm-l6", "layer-drop:keep=3+distill:...", upfront_wh)."""
+    return distilled
+
+
+@pytest.fixture
+def search(store) -> Callable[..., int]:
+    """Seeds a finished leanest-variant search in the test store: search("minilm-l6", (...), best=...)."""
+    return lambda *args, **kwargs: seed_search(store, *args, **kwargs)

@@ -88,7 +88,8 @@ def test_run_a_trial_and_see_it_compared(server):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
-        page.set_default_timeout(30_000)
+        page.set_default_timeout(60_000)
+        expect.set_options(timeout=60_000)  # a busy 2-core machine can take seconds to render a page
         page.goto(server)
         expect(page.get_by_text("Rightsize").first).to_be_visible()
 

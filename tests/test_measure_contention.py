@@ -81,7 +81,16 @@ def _watched(work, interval_s: float = 0.25) -> tuple:
     return watch.reading, expected_own
 
 
+def _require_headroom() -> None:
+    """Our own share can only be tested if we can get CPU: on a machine saturated by other processes
+    (seen here: load 12 on 2 cores) a busy loop gets under 10% and says nothing about the accounting."""
+    idle, _ = _watched(lambda: time.sleep(0.5))
+    if idle.others_share > 0.8:
+        pytest.skip(f"machine saturated by other processes (others_share {idle.others_share:.0%})")
+
+
 def test_own_busy_loop_counts_as_own_not_as_others():
+    _require_headroom()
     # Other sessions may load the machine, so compare with an idle window taken just before: our own
     # loop must not raise others_share. Retried, as the others' load can change between the two windows.
     pairs = []
@@ -103,6 +112,7 @@ def test_child_that_exits_inside_the_window_counts_as_own(interval_s):
     def run_child() -> None:
         subprocess.run([sys.executable, "-c", SPIN.format(secs=0.6)], check=True)  # waited for: reaped
 
+    _require_headroom()
     r, expected_own = _watched(run_child, interval_s)
     assert r.own_busy == pytest.approx(expected_own, abs=0.08)
     assert r.own_busy >= 0.25 / CORES

@@ -84,7 +84,7 @@ def test_busy_loop_energy_follows_cpu_time_and_duration():
         thread_w = float(re.search(r"CPU ([\d.]+) W per busy thread", long.method).group(1))
         ram_w = float(re.search(r"RAM ([\d.]+) W", long.method).group(1))
         for r, w in zip((short, long), per_cpu_s_w, strict=True):
-            assert w == pytest.approx(thread_w, rel=0.06)
+            assert w == pytest.approx(thread_w, rel=0.12)  # CPU-time ticks; with samplers on it was up to 2x
             assert r.ram_w == pytest.approx(ram_w, rel=0.03)
         assert "no RAPL" in long.method and "process mode" in long.method
 

@@ -1,8 +1,10 @@
-"""Compare page: four charts for the chosen run(s), provenance in tooltips, a different run changes the data."""
+"""Compare page: four charts for the chosen run(s), provenance in tooltips, a different run changes the data;
+speed-up vs accuracy per model; the payback of energy spent once to train."""
 
 import json
 from pathlib import Path
 
+import pytest
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
@@ -20,11 +22,29 @@ def chart_models(at: AppTest) -> set[str]:
     return models
 
 
+def chart_spec(at: AppTest, description: str) -> dict:
+    """The chart whose top-level description (set by app.charts) matches."""
+    for el in at.get("vega_lite_chart"):
+        spec = json.loads(el.proto.spec)
+        if spec.get("description") == description:
+            return spec
+    raise AssertionError(f"no chart '{description}'")
+
+
+def chart_frame(at: AppTest, description: str):
+    """The largest dataset behind the chart (the points; rules and labels carry smaller ones)."""
+    for el in at.get("vega_lite_chart"):
+        if json.loads(el.proto.spec).get("description") == description:
+            frames = [convert_arrow_bytes_to_pandas_df(d.data.data) for d in el.proto.datasets]
+            return max(frames, key=lambda f: f.shape[1])
+    raise AssertionError(f"no chart '{description}'")
+
+
 def test_four_charts_with_frontier_and_provenance_tooltips(seeded):
     at = AppTest.from_file(PAGE, default_timeout=30).run()
     assert not at.exception
     charts = at.get("vega_lite_chart")
-    assert len(charts) == 4
+    assert len(charts) == 5  # accuracy-energy, carbon, latency, size; speed-up vs accuracy (fp32 + int8 shown)
     scatter = json.loads(charts[0].proto.spec)
     assert any(layer.get("description") == "pareto-frontier" for layer in scatter["layer"])
     tooltips = {t["field"] for layer in scatter["layer"] for t in layer["encoding"].get("tooltip", [])}
@@ -46,3 +66,61 @@ def test_no_results_points_to_run(store):
     assert not at.exception
     assert any("No results" in i.value for i in at.info)
     assert not at.get("vega_lite_chart")
+
+
+def test_speedup_vs_accuracy_change_per_model(seeded):
+    at = AppTest.from_file(PAGE, default_timeout=30).run()
+    assert not at.exception
+    frame = chart_frame(at, "speedup-vs-drop")
+    assert set(frame["model"]) == {"minilm-l3", "minilm-l6", "mpnet-base"} and set(frame["technique"]) == {"int8-dynamic"}
+    mpnet = frame[frame["model"] == "mpnet-base"].iloc[0]
+    assert mpnet["speedup"] == pytest.approx(164.0 / 64.5)  # throughput ratio at batch 32
+    assert mpnet["change_pts"] == pytest.approx(-0.5)
+    spec = chart_spec(at, "speedup-vs-drop")
+    assert "batch 32" in json.dumps(spec)
+    at.radio(key="compare_speedup_basis").set_value("p50").run()
+    assert "median latency" in json.dumps(chart_spec(at, "speedup-vs-drop"))
+
+
+def test_payback_panel_shows_the_break_even_against_the_teacher(store, trained):
+    from conftest import seed_run
+
+    job = seed_run(store, ("minilm-l6", "mpnet-base"), ("fp32",))
+    pipeline = "layer-drop:keep=3+distill:teacher=mpnet-base,epochs=2+onnx-int8"
+    store.add_trial(trained("minilm-l6", pipeline, 3.0, job_id=job))
+    store.add_trial(trained("minilm-l6", "finetune:epochs=2", 2.0, job_id=job))  # no saving against its fp32
+    store.add_trial(trained("minilm-l6", "distill:teacher=mpnet-base,epochs=1", 1.0, job_id=job, status="failed",
+                            error="RuntimeError: teacher ran out of memory"))
+    at = AppTest.from_file(PAGE, default_timeout=30).run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    # 3.0 Wh / ((0.700 - 0.014) Wh per 1,000 queries) = 4,373 queries, against mpnet-base · fp32 (the teacher)
+    assert "pays back its up-front energy after 4,400 queries" in text
+    assert "never pays back" in text
+    table = next(d.value for d in at.dataframe if "Pays back after" in d.value)
+    assert table["Compared with"].tolist() == ["mpnet-base · fp32", "minilm-l6 · fp32"]
+    assert table["Pays back after"].tolist() == ["4,400 queries", "never"]
+    chart = chart_frame(at, "payback")
+    assert chart["queries"].max() == pytest.approx(2 * 3.0 / 0.000686)
+    assert any("teacher ran out of memory" in w.value for w in at.warning)  # failed trials keep their reason
+
+
+def test_long_pipeline_specs_are_short_in_labels_and_full_in_tooltips(store, trained):
+    from conftest import seed_run
+
+    job = seed_run(store, ("minilm-l6", "mpnet-base"), ("fp32",))
+    pipeline = "layer-drop:keep=3+distill:teacher=mpnet-base,epochs=2+onnx-int8"
+    store.add_trial(trained("minilm-l6", pipeline, 3.0, job_id=job))
+    at = AppTest.from_file(PAGE, default_timeout=30).run()
+    frame = chart_frame(at, "speedup-vs-drop")
+    assert frame["technique"].tolist() == [pipeline] and len(frame["short"][0]) < len(pipeline)
+
+
+def test_the_csv_keeps_steps_and_details_as_json(store, trained):
+    from app.ui import full_table
+
+    record = trained("minilm-l6", "layer-drop:keep=3+distill:teacher=mpnet-base,epochs=2+onnx-int8", 3.0)
+    row = full_table([record]).iloc[0]
+    assert json.loads(row["steps"])[1] == {"name": "distill", "params": {"teacher": "mpnet-base", "epochs": 2}}
+    assert json.loads(row["details"])["distill"]["upfront_energy_wh"] == 3.0
+    assert row["upfront_energy_wh"] == 3.0

@@ -3,16 +3,26 @@
 import pytest
 
 from engine.summary import (
+    break_even_queries,
     fmt_pct,
+    fmt_queries,
     headline,
     latest_run_with_results,
     model_order,
     pareto_frontier,
+    paybacks,
     provenance,
     queue_position,
+    relative_to_fp32,
     run_records,
     runs_with_results,
+    search_rows,
+    short_technique,
+    teacher_of,
+    tried_lines,
 )
+
+PIPELINE = "layer-drop:keep=3+distill:teacher=mpnet-base,epochs=2+onnx-int8"
 
 
 def point(records, name, x, y, **kw):
@@ -126,3 +136,100 @@ def test_provenance_caption(records):
     assert "AMD EPYC 9R14" in text and "2025-06-02" in text and "estimated: codecarbon" in text
     assert "USA 369 g/kWh" in text and "1 of 2 measurements" in text
     assert "no CPU contention" in provenance(recs[:1]).caption
+
+
+def test_short_technique_drops_parameter_names_and_cuts_long_specs():
+    assert short_technique("fp32") == "fp32"
+    assert short_technique("prune-structured:keep=0.5+int8-dynamic") == "prune-structured(0.5)+int8-dynamic"
+    assert short_technique(PIPELINE, 60) == "layer-drop(3)+distill(mpnet-base,2)+onnx-int8"
+    assert short_technique(PIPELINE) == "layer-drop(3)+distill(…)+onnx-int8"  # step names matter most
+    assert short_technique(PIPELINE, 30) == "layer-drop+distill+onnx-int8"
+    cut = short_technique(PIPELINE, 20)
+    assert len(cut) == 20 and cut.startswith("layer-dro") and "…" in cut and cut.endswith("onnx-int8")
+
+
+def test_relative_to_fp32_uses_the_same_models_fp32_in_the_same_run(records):
+    run1 = [records("minilm-l6", "fp32", job_id=1), records("minilm-l6", "int8-dynamic", job_id=1)]
+    run2 = [records("minilm-l6", "fp32", job_id=2, accuracy=0.80, throughput_per_s=100.0, latency_p50_ms=10.0),
+            records("minilm-l6", "bf16", job_id=2, throughput_per_s=150.0, latency_p50_ms=8.0),
+            records("mpnet-base", "int8-dynamic", job_id=2)]  # no mpnet fp32 shown: left out
+    rel = {r.record.technique: r for r in relative_to_fp32(run1 + run2)}
+    assert set(rel) == {"int8-dynamic", "bf16"}
+    assert rel["int8-dynamic"].reference is run1[0]
+    assert rel["int8-dynamic"].accuracy_change_pts == pytest.approx(100 * (0.840 - 0.845))
+    assert rel["int8-dynamic"].throughput_ratio == pytest.approx(9.6 / 4.5)  # throughput = 1250 / p50 in fixtures
+    assert rel["bf16"].reference is run2[0]
+    assert rel["bf16"].throughput_ratio == pytest.approx(1.5) and rel["bf16"].p50_ratio == pytest.approx(1.25)
+    assert rel["bf16"].accuracy_change_pts == pytest.approx(100 * (0.844 - 0.80))
+
+
+def test_break_even_is_upfront_over_saving_per_query():
+    assert break_even_queries(3.0, 0.686) == pytest.approx(3.0 / 0.000686)
+    assert break_even_queries(0.0, 0.5) == 0.0
+    assert break_even_queries(3.0, 0.0) is None  # no saving: never pays back
+    assert break_even_queries(3.0, -0.1) is None  # costs more per query: never
+    assert break_even_queries(3.0, None) is None
+
+
+@pytest.mark.parametrize(("n", "text"), [(None, "never"), (1, "1 query"), (42.4, "42 queries"),
+                                         (4373.2, "4,400 queries"), (3.4e6, "3.4 million queries")])
+def test_fmt_queries(n, text):
+    assert fmt_queries(n) == text
+
+
+def test_teacher_of_reads_steps_details_or_spec(records):
+    assert teacher_of(records("minilm-l6", PIPELINE)) == "mpnet-base"  # steps filled in from the spec
+    assert teacher_of(records("minilm-l6", "int8-dynamic")) is None
+    assert teacher_of(records("x", "distill:teacher=minilm-l6", steps=[{"name": "other", "params": {}}])) == "minilm-l6"
+
+
+def test_payback_against_the_teachers_fp32_when_shown(records, trained):
+    student = trained("minilm-l6", PIPELINE, 3.0, job_id=1)
+    teacher = records("mpnet-base", "fp32", job_id=1)
+    own = records("minilm-l6", "fp32", job_id=1)
+    (p,) = paybacks([own, teacher, student])
+    assert p.reference is teacher
+    assert p.saving_wh_per_1k == pytest.approx(0.700 - 0.014)
+    assert p.queries == pytest.approx(3.0 / ((0.700 - 0.014) / 1000))  # 4,373 queries
+    assert p.upfront_co2e_g == pytest.approx(3.0 / 1000 * 369.473)
+    assert p.saving_co2e_g_per_1k == pytest.approx((0.700 - 0.014) / 1000 * 369.473)
+    assert "pays back" in p.sentence and "4,400 queries" in p.sentence
+
+
+def test_payback_falls_back_to_own_fp32_and_says_never_without_saving(records, trained):
+    student = trained("minilm-l6", PIPELINE, 3.0)
+    own = records("minilm-l6", "fp32")
+    (p,) = paybacks([own, student])
+    assert p.reference is own and p.queries == pytest.approx(3.0 / ((0.078 - 0.014) / 1000))
+    retrained = trained("minilm-l6", "finetune:epochs=2", 2.0, energy_wh_per_1k=0.078)  # same size: no saving
+    (never,) = paybacks([own, retrained])
+    assert never.saving_wh_per_1k == pytest.approx(0.0) and never.queries is None
+    assert "never pays back" in never.sentence
+    (alone,) = paybacks([student])
+    assert alone.reference is None and alone.queries is None and "no fp32" in alone.sentence
+    assert paybacks([own]) == []
+
+
+def test_search_rows_mark_best_floor_and_objective(store, search):
+    job = search("minilm-l6", ("int8-dynamic", "prune-structured:keep=0.5+int8-dynamic"),
+                      best="int8-dynamic", verdict="v")
+    (result,) = [j.result for j in store.jobs() if j.id == job]
+    rows = search_rows(store.trials(job_ids=[job]), result)
+    assert [r["role"] for r in rows] == ["best", "baseline (fp32)", ""]
+    best, base, pruned = rows
+    assert best["meets_floor"] and best["change_pts"] == pytest.approx(-0.5)
+    assert best["times_lower"] == pytest.approx(0.078 / 0.035)
+    assert base["change_pts"] == 0 and base["times_lower"] == 1
+    assert not pruned["meets_floor"] and pruned["change_pts"] == pytest.approx(-3.0)
+
+
+def test_tried_lines_accept_pairs_dicts_and_strings():
+    result = {"tried": [["fp32", "baseline"], {"spec": "onnx-int8", "why": "fast"}, "bf16"]}
+    assert tried_lines(result) == [("fp32", "baseline"), ("onnx-int8", "fast"), ("bf16", "")]
+    assert tried_lines({}) == []
+
+
+def test_a_search_is_labelled_as_such(store, search):
+    search("minilm-l6", ("int8-dynamic",), best="int8-dynamic")
+    (run,) = runs_with_results(store)
+    assert run.kind == "optimize" and run.label.startswith("Search #")
