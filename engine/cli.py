@@ -62,8 +62,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from engine.jobs import RunRequest
     from engine.runner import run_request
     from engine.store import Store
+    from engine.techniques.spec import split_techniques
 
-    request = RunRequest(args.task, _csv(args.models), _csv(args.techniques), args.eval_size,
+    request = RunRequest(args.task, _csv(args.models), split_techniques(args.techniques), args.eval_size,
                          args.region or RunRequest.__dataclass_fields__["region"].default_factory(),
                          args.test_set, args.seed).validated()
     store = Store()

@@ -98,3 +98,12 @@ def test_bad_specs_name_the_valid_form(spec, message):
 @pytest.mark.parametrize("technique", sorted(TECHNIQUES))
 def test_every_registered_handler_exists(technique):
     assert callable(resolve(TECHNIQUES[technique].handler))
+
+
+def test_a_list_of_specs_splits_where_parameters_also_use_commas():
+    from engine.techniques.spec import split_techniques
+
+    assert split_techniques("fp32,distill:teacher=mpnet-base,epochs=1,int8-dynamic") == (
+        "fp32", "distill:teacher=mpnet-base,epochs=1", "int8-dynamic")
+    assert split_techniques("layer-drop:keep=3+distill:teacher=mpnet-base,epochs=2+onnx-int8,bf16") == (
+        "layer-drop:keep=3+distill:teacher=mpnet-base,epochs=2+onnx-int8", "bf16")

@@ -73,3 +73,19 @@ def parse_spec(spec: str) -> list[Step]:
 def canonical(spec: str) -> str:
     """The spec as stored: parameters in registry order, defaults written out."""
     return "+".join(str(step) for step in parse_spec(spec))
+
+
+def split_techniques(text: str) -> tuple[str, ...]:
+    """Split a comma-separated list of specs where parameters also use commas:
+    "fp32,distill:teacher=mpnet-base,epochs=1,int8-dynamic" -> ("fp32", "distill:...,epochs=1", "int8-dynamic").
+    A chunk that starts with "key=" continues the previous spec's parameters."""
+    specs: list[str] = []
+    for chunk in (c.strip() for c in text.split(",")):
+        if not chunk:
+            continue
+        head = chunk.split("+")[0]
+        if specs and "=" in head and ":" not in head:
+            specs[-1] += "," + chunk
+        else:
+            specs.append(chunk)
+    return tuple(specs)
