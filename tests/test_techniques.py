@@ -73,6 +73,10 @@ def test_spec_strings_parse_with_defaults_filled_in():
         "layer-drop:keep=3+distill:teacher=mpnet-base,epochs=2+onnx-int8"
     (step,) = parse_spec("prune-unstructured:sparsity=0.7")
     assert step.params == {"sparsity": 0.7}
+    # an optional parameter is written out only when it is not its default
+    assert canonical("distill:transfer=0") == "distill:teacher=mpnet-base,epochs=2"
+    assert canonical("distill:transfer=4000") == "distill:teacher=mpnet-base,epochs=2,transfer=4000"
+    assert parse_spec("distill")[0].params["transfer"] == 0
 
 
 @pytest.mark.parametrize(

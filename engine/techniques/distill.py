@@ -34,17 +34,19 @@ import torch
 import torch.nn.functional as F
 
 from engine.config import settings
+from engine.datasets import Texts
 from engine.measure.energy import EnergyMeter
 from engine.models.batching import MAX_LENGTH_TOKENS, length_sorted_batches
 from engine.models.classifier import TextClassifier, load_classifier
 from engine.models.heads import data_fingerprint, task_splits
-from engine.registry import get_model, get_task
+from engine.registry import get_model, get_task, resolve
 from engine.techniques.base import TechniqueContext
 
 Progress = Callable[[float, str], None]
 Batch = tuple[list[int], torch.Tensor, torch.Tensor]  # (indices into the split, input_ids, attention_mask)
 LOGITS_FORMAT = "1"  # bump when the teacher pass changes, so cached logits are recomputed
 TEACHER_SHARE = 0.3  # of the progress bar, when the teacher's logits are computed now
+UNLABELLED = -1  # label of a transfer sentence: only the teacher's answer trains on it
 
 
 @dataclass(frozen=True)
@@ -69,36 +71,75 @@ RECIPE = Recipe()
 
 
 def distill(classifier: TextClassifier, ctx: TechniqueContext, teacher: str = "mpnet-base", epochs: int = 2,
-            recipe: Recipe = RECIPE) -> TextClassifier:
-    """Train the student to match the teacher's (softened) answers and the labels."""
+            transfer: int = 0, recipe: Recipe = RECIPE) -> TextClassifier:
+    """Train the student to match the teacher's (softened) answers and the labels; with `transfer` > 0 also
+    the teacher's answers on that many unlabelled sentences of the task's transfer set."""
     _check_epochs(epochs)
     task = get_task(ctx.task)
     teacher_spec = get_model(teacher, task)  # ChoiceError (a ValueError) with a did-you-mean
     if teacher_spec.family != "encoder":
         raise ValueError(f"Teacher '{teacher}' is a {teacher_spec.family} model without logits to learn from. "
                          f"Use an encoder: {', '.join(m for m in task.models if get_model(m).family == 'encoder')}.")
+    if int(transfer) != transfer or transfer < 0:
+        raise ValueError(f"transfer={transfer} is out of range: 0 <= transfer (an integer number of sentences).")
     student = _student_copy(classifier)
     splits = task_splits(task.id)
+    extra = transfer_pool(task.id, int(transfer))
+    labeller = _Teacher(task.id, teacher, ctx.region)
     cached = read_teacher_logits(task.id, teacher, splits)
-    share = 0.0 if cached else TEACHER_SHARE
+    extra_cached = read_transfer_logits(task.id, teacher, splits, len(extra)) if extra else None
+    share = 0.0 if cached and (extra_cached or not extra) else TEACHER_SHARE
+
+    def teacher_progress(f: float, m: str) -> None:
+        ctx.progress(share * f, m)
+
     if cached is None:
-        logits, meta = compute_teacher_logits(task.id, teacher, splits, ctx.region,
-                                              lambda f, m: ctx.progress(share * f, m))
+        logits, meta = compute_teacher_logits(task.id, teacher, splits, ctx.region, teacher_progress, labeller)
     else:
         logits, meta = cached
+    extra_logits, extra_meta = None, None
+    if extra:
+        extra_logits, extra_meta = extra_cached or compute_transfer_logits(task.id, teacher, splits, extra,
+                                                                           labeller, teacher_progress)
     facts = _train(student, classifier, ctx, splits, epochs, recipe, logits, f"Distilling from {teacher}",
-                   lambda f, m: ctx.progress(share + (1 - share) * f, m))
+                   lambda f, m: ctx.progress(share + (1 - share) * f, m),
+                   transfer=(extra.texts, extra_logits) if extra else None)
+    teacher_s = meta["seconds"] + (extra_meta["seconds"] if extra_meta else 0.0)
+    teacher_wh = meta["energy_wh"] + (extra_meta["energy_wh"] if extra_meta else 0.0)
     facts.update(
         teacher=teacher, teacher_logits="cached" if cached else "computed",
         teacher_logits_s=meta["seconds"], teacher_load_s=meta["load_s"], teacher_logits_energy_wh=meta["energy_wh"],
         teacher_train_accuracy=meta["train_accuracy"],
-        upfront_s=facts["training_s"] + meta["seconds"],
-        upfront_energy_wh=facts["training_energy_wh"] + meta["energy_wh"],
+        upfront_s=facts["training_s"] + teacher_s,
+        upfront_energy_wh=facts["training_energy_wh"] + teacher_wh,
         upfront_note="training + the teacher's pass over the training sentences"
+        + (" and the transfer sentences" if extra else "")
         + (" (cached: measured when first computed, counted again here)" if cached else " (computed now)"),
     )
+    if extra_meta:
+        facts.update(transfer_size=len(extra), transfer_source=extra.source,
+                     transfer_logits="cached" if extra_cached else "computed",
+                     transfer_logits_s=extra_meta["seconds"], transfer_logits_energy_wh=extra_meta["energy_wh"])
     ctx.report("distill", **facts)
     return _result(classifier, student, "distill", facts)
+
+
+def transfer_pool(task_id: str, size: int) -> Texts | None:
+    """The first `size` sentences of the task's unlabelled transfer set (None for 0)."""
+    if size == 0:
+        return None
+    task = get_task(task_id)
+    if not task.transfer_loader:
+        raise ValueError(f"Task '{task_id}' has no unlabelled sentences for distillation: use transfer=0.")
+    pool = transfer_set(task_id)
+    if size > len(pool):
+        raise ValueError(f"transfer={size} is out of range: the {task_id} transfer set holds {len(pool)} "
+                         f"sentences. Use transfer={len(pool)} or less.")
+    return Texts(pool.texts[:size], f"{pool.source}, first {size}")
+
+
+def transfer_set(task_id: str) -> Texts:
+    return resolve(get_task(task_id).transfer_loader)()
 
 
 def finetune(classifier: TextClassifier, ctx: TechniqueContext, epochs: int = 2,
@@ -119,8 +160,10 @@ def finetune(classifier: TextClassifier, ctx: TechniqueContext, epochs: int = 2,
 
 
 def _train(student: torch.nn.Module, original: TextClassifier, ctx: TechniqueContext, splits: Any, epochs: int,
-           recipe: Recipe, teacher_logits: torch.Tensor | None, what: str, progress: Progress) -> dict[str, Any]:
-    """Train `student` in place and leave it holding the best validation weights; return the facts."""
+           recipe: Recipe, teacher_logits: torch.Tensor | None, what: str, progress: Progress,
+           transfer: tuple[Sequence[str], torch.Tensor] | None = None) -> dict[str, Any]:
+    """Train `student` in place and leave it holding the best validation weights; return the facts.
+    `transfer` adds unlabelled sentences with the teacher's logits (label -1: only the teacher term sees them)."""
     train, val = splits.train, splits.validation.sample(recipe.val_size, seed=0)
     if teacher_logits is not None and teacher_logits.shape[0] != len(train):
         raise ValueError(f"Teacher logits cover {teacher_logits.shape[0]} sentences, the training split "
@@ -128,8 +171,13 @@ def _train(student: torch.nn.Module, original: TextClassifier, ctx: TechniqueCon
     def tokenize(texts: Sequence[str]) -> list[Batch]:  # once: every epoch reuses the same batches
         return list(length_sorted_batches(original.tokenizer, texts, recipe.batch_size, original.max_length))
 
-    batches, val_batches = tokenize(train.texts), tokenize(val.texts)
-    labels, val_labels = torch.tensor(train.labels), torch.tensor(val.labels)
+    texts, label_list = list(train.texts), list(train.labels)
+    if transfer is not None and teacher_logits is not None:
+        texts += list(transfer[0])
+        label_list += [UNLABELLED] * len(transfer[0])
+        teacher_logits = torch.cat([teacher_logits, transfer[1]])
+    batches, val_batches = tokenize(texts), tokenize(val.texts)
+    labels, val_labels = torch.tensor(label_list), torch.tensor(val.labels)
     per_epoch, total = len(batches), epochs * len(batches)
     eval_steps = {max(1, round(per_epoch * k / recipe.evals_per_epoch)) for k in range(1, recipe.evals_per_epoch + 1)}
 
@@ -180,6 +228,7 @@ def _train(student: torch.nn.Module, original: TextClassifier, ctx: TechniqueCon
     energy = meter.result
     return {
         "epochs": epochs, "steps": total, "train_size": len(train), "val_size": len(val),
+        "trained_on": len(texts),
         "training_s": round(time.perf_counter() - started, 2), "training_energy_wh": energy.energy_wh,
         "training_cpu_energy_wh": energy.cpu_wh,  # the RAM share grows with wall time, so with contention
         "energy_method": energy.method,
@@ -191,7 +240,8 @@ def _train(student: torch.nn.Module, original: TextClassifier, ctx: TechniqueCon
 
 def _loss(student: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor | None,
           recipe: Recipe) -> dict[str, torch.Tensor]:
-    ce = F.cross_entropy(student, labels)
+    labelled = labels != UNLABELLED
+    ce = F.cross_entropy(student[labelled], labels[labelled]) if labelled.any() else student.sum() * 0.0
     if teacher is None:
         return {"loss": ce, "ce_loss": ce}
     t = recipe.temperature
@@ -291,37 +341,91 @@ def read_teacher_logits(task_id: str, teacher: str, splits: Any) -> tuple[torch.
     return logits, meta
 
 
-def compute_teacher_logits(task_id: str, teacher: str, splits: Any, region: str,
-                           progress: Progress) -> tuple[torch.Tensor, dict[str, Any]]:
-    """Load the teacher, run it over the training split (metered: loading counts, it is part of the cost) and
-    cache the logits with what they cost."""
+class _Teacher:
+    """The teacher, loaded at most once per distillation and only when some of its answers are not cached.
+    Each pass is metered; the first one also pays for loading the model (it is part of the cost)."""
+
+    def __init__(self, task_id: str, teacher: str, region: str) -> None:
+        self.task_id, self.name, self.region = task_id, teacher, region
+        self.model: TextClassifier | None = None
+
+    def label(self, texts: Sequence[str], what: str, progress: Progress) -> tuple[torch.Tensor, dict[str, Any]]:
+        started = time.perf_counter()
+        with EnergyMeter(region=self.region) as meter:
+            if self.model is None:
+                self.model = load_classifier(self.task_id, self.name, progress=lambda f, m: progress(0.2 * f, m))
+                if self.model.module is None:
+                    raise ValueError(f"Teacher '{self.name}' has no PyTorch model to run.")
+            loaded = time.perf_counter()
+            logits = torch.empty(0)
+            done = 0
+            with torch.inference_mode():
+                for indices, input_ids, mask in length_sorted_batches(self.model.tokenizer, texts, 32,
+                                                                      self.model.max_length):
+                    out = self.model.module(input_ids, mask).float()
+                    if logits.numel() == 0:
+                        logits = torch.empty(len(texts), out.shape[1])
+                    logits[indices] = out
+                    done += len(indices)
+                    progress(0.2 + 0.8 * done / len(texts), f"Teacher {self.name}: labelling {what} {done}/{len(texts)}")
+        meta = {"teacher": self.name, "task": self.task_id, "sentences": len(texts),
+                "seconds": round(time.perf_counter() - started, 2), "load_s": round(loaded - started, 2),
+                "energy_wh": meter.result.energy_wh, "energy_method": meter.result.method,
+                "created_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        return logits, meta
+
+
+def compute_teacher_logits(task_id: str, teacher: str, splits: Any, region: str, progress: Progress,
+                           labeller: _Teacher | None = None) -> tuple[torch.Tensor, dict[str, Any]]:
+    """Run the teacher over the training split and cache the logits with what they cost."""
     train = splits.train
-    started = time.perf_counter()
-    with EnergyMeter(region=region) as meter:
-        model = load_classifier(task_id, teacher, progress=lambda f, m: progress(0.2 * f, m))
-        loaded = time.perf_counter()
-        if model.module is None:
-            raise ValueError(f"Teacher '{teacher}' has no PyTorch model to run.")
-        logits = torch.empty(0)
-        done = 0
-        with torch.inference_mode():
-            for indices, input_ids, mask in length_sorted_batches(model.tokenizer, train.texts, 32, model.max_length):
-                out = model.module(input_ids, mask).float()
-                if logits.numel() == 0:
-                    logits = torch.empty(len(train), out.shape[1])
-                logits[indices] = out
-                done += len(indices)
-                progress(0.2 + 0.8 * done / len(train), f"Teacher {teacher}: labelling training sentences "
-                                                         f"{done}/{len(train)}")
+    labeller = labeller or _Teacher(task_id, teacher, region)
+    logits, meta = labeller.label(train.texts, "training sentences", progress)
     agree = (logits.argmax(dim=-1) == torch.tensor(train.labels)).float().mean().item()
-    meta = {
-        "teacher": teacher, "task": task_id, "sentences": len(train), "seconds": round(time.perf_counter() - started, 2),
-        "load_s": round(loaded - started, 2), "energy_wh": meter.result.energy_wh,
-        "energy_method": meter.result.method, "train_accuracy": round(agree, 4),
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"), "data": train.source,
-    }
+    meta.update(train_accuracy=round(agree, 4), data=train.source)
     _save_logits(teacher_logits_path(task_id, teacher, splits), logits, meta)
     return logits, meta
+
+
+def transfer_logits_path(task_id: str, teacher: str, splits: Any) -> Path:
+    """One file per teacher (and its head's data): it holds the teacher's answers on a prefix of the transfer
+    set, so any smaller request is a slice of it."""
+    path = teacher_logits_path(task_id, teacher, splits)
+    return path.with_name(path.stem + "-transfer" + path.suffix)
+
+
+def read_transfer_logits(task_id: str, teacher: str, splits: Any,
+                         size: int) -> tuple[torch.Tensor, dict[str, Any]] | None:
+    """The cached answers on the first `size` transfer sentences, charged their share of the pass's cost."""
+    from safetensors import safe_open
+
+    path = transfer_logits_path(task_id, teacher, splits)
+    if not path.is_file():
+        return None
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            logits = f.get_tensor("logits")
+            meta = {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
+    except Exception:  # a corrupt or foreign file: recompute and overwrite it
+        return None
+    cached = logits.shape[0]
+    if cached < size or meta.get("texts_hash") != _texts_hash(transfer_set(task_id).texts[:cached]):
+        return None  # too few, or the transfer set changed since
+    share = size / cached
+    return logits[:size], {**meta, "seconds": meta["seconds"] * share, "energy_wh": meta["energy_wh"] * share,
+                           "sentences": size}
+
+
+def compute_transfer_logits(task_id: str, teacher: str, splits: Any, texts: Texts, labeller: _Teacher,
+                            progress: Progress) -> tuple[torch.Tensor, dict[str, Any]]:
+    logits, meta = labeller.label(texts.texts, "unlabelled sentences", progress)
+    meta.update(data=texts.source, texts_hash=_texts_hash(texts.texts))
+    _save_logits(transfer_logits_path(task_id, teacher, splits), logits, meta)
+    return logits, meta
+
+
+def _texts_hash(texts: Sequence[str]) -> str:
+    return hashlib.sha256("\0".join(texts).encode()).hexdigest()[:16]
 
 
 def _save_logits(path: Path, logits: torch.Tensor, meta: dict[str, Any]) -> None:

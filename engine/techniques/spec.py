@@ -20,7 +20,8 @@ class Step:
     params: dict[str, Any] = field(default_factory=dict)  # every parameter, defaults filled in
 
     def __str__(self) -> str:
-        args = ",".join(f"{k}={v}" for k, v in self.params.items())
+        optional = {p.name: p.default for p in get_technique(self.name).params if p.optional}
+        args = ",".join(f"{k}={v}" for k, v in self.params.items() if k not in optional or v != optional[k])
         return f"{self.name}:{args}" if args else self.name
 
     def to_dict(self) -> dict[str, Any]:
