@@ -1,7 +1,10 @@
-"""Command line: `python -m engine tasks | regions | run | optimize | worker`. Results on stdout, logs on stderr.
+"""Command line: `python -m engine tasks | regions | run | optimize | whatif | recommend | export | worker`.
+Results on stdout, logs on stderr.
 
-Exit status: 0 success, 1 every trial failed (for `optimize`: its fp32 baseline failed), 2 bad input (unknown
-name, out-of-range number, model not installed, hub id while offline) with a message naming the valid choices.
+Exit status: 0 success, 1 every trial failed (for `optimize`: its fp32 baseline failed; for `whatif` and
+`recommend`: no stored successful trial of the task), 2 bad input (unknown name, out-of-range number, model not
+installed, hub id while offline) with a message naming the valid choices. `recommend` exits 0 when nothing
+meets the constraints: that is an answer (recommended is null, binding_constraint says why).
 """
 
 from __future__ import annotations
@@ -170,6 +173,128 @@ def _print_table(records: list) -> None:
         print(f"energy: {records[0].energy_method}")
 
 
+def _scenario(args: argparse.Namespace):
+    """A Scenario from the what-if flags; a flag left out takes the documented default."""
+    from engine.whatif import Scenario, parse_variants
+
+    given = {name: getattr(args, name) for name in ("queries_per_day", "growth_pct", "years", "region", "pue",
+                                                    "price_kwh", "compute_usd_per_hour")}
+    values = {k: v for k, v in given.items() if v is not None and v != ""}
+    if getattr(args, "variants", ""):
+        values["variants"] = parse_variants(args.variants)
+    return Scenario(**values).validated()
+
+
+def _task_records(task_id: str) -> list:
+    from engine.registry import get_task
+    from engine.store import Store
+
+    return Store().trials(task=get_task(task_id).id)
+
+
+def cmd_whatif(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from engine.whatif import NoResultsError, project
+
+    scenario = _scenario(args)
+    start = None
+    if args.start:
+        try:
+            start = date.fromisoformat(args.start)
+        except ValueError:
+            raise ValueError(f"--start must be a date as YYYY-MM-DD (got '{args.start}').") from None
+    try:
+        result = project(_task_records(args.task), scenario, task=args.task, start=start)
+    except NoResultsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    _print_whatif(result)
+    return 0
+
+
+def _print_whatif(result) -> None:
+    s = result.scenario
+    print(f"{s.queries_per_day:,.0f} queries/day, {s.growth_pct:+g}%/year, {s.years} year{'s' * (s.years != 1)}, "
+          f"grid {result.grid.label}, PUE {s.pue:g}, ${s.price_kwh:g}/kWh, machine ${s.compute_usd_per_hour:g}/h; "
+          f"baseline {result.baseline.record.variant if result.baseline else 'none'}\n")
+    print(f"{'model':<12} {'technique':<28} {'kWh/yr':>10} {'tCO2e/yr':>9} {'USD/yr':>10} {'kWh total':>10} "
+          f"{'tCO2e tot':>9} {'USD total':>10} {'saved kWh':>10}  payback")
+    for v in result.variants:
+        fy, tot = v.first_year, v.total
+        saved = v.savings.total.energy_kwh if v.savings else None
+        print(f"{v.record.model:<12} {v.record.technique[:28]:<28} {fy.energy_kwh:>10.4g} {fy.co2e_t:>9.3g} "
+              f"{_num(fy.cost_usd):>10} {tot.energy_kwh:>10.4g} {tot.co2e_t:>9.3g} {_num(tot.cost_usd):>10} "
+              f"{_num(saved):>10}  {v.payback.sentence if v.payback else ''}")
+    for variant, why in result.skipped:
+        print(f"skipped {variant}: {why}")
+    print("\nAssumptions:")
+    for a in result.assumptions:
+        value = f"{a.value:,.6g}" if isinstance(a.value, float | int) else str(a.value)
+        unit = f" {a.unit}" if a.unit else ""
+        year = f", {a.year}" if a.year else ""
+        print(f"  {a.label}: {value}{unit}{year} ({a.source})")
+    for note in result.notes:
+        print(f"  - {note}")
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    from engine.recommend import Constraints, recommend
+
+    scenario = _scenario(args) if args.max_annual_usd is not None else None
+    constraints = Constraints(args.min_accuracy, args.min_accuracy_pct, args.max_p95_ms, args.max_annual_usd,
+                              scenario).validated()
+    records = _task_records(args.task)
+    if not any(r.status == "ok" for r in records):
+        print(f"error: no successful trials for task '{args.task}' to recommend from: run some first "
+              "(python -m engine run ...).", file=sys.stderr)
+        return 1
+    result = recommend(records, constraints, task=args.task)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    if result.recommended:
+        print(f"Recommended: {result.reason}")
+        if result.runner_up:
+            print(f"Runner-up:   {result.runner_up_reason}")
+    else:
+        print(result.reason)
+        if result.nearest_miss:
+            print(f"Nearest miss: {result.nearest_miss_reason}")
+    for variant, why in result.unranked:
+        print(f"not ranked: {variant} ({why})")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from engine.export import export
+    from engine.registry import get_task
+    from engine.store import Store
+
+    task = get_task(args.task).id if args.task else None
+    rows = Store().trial_rows(task, model=args.model or None, technique=args.technique or None,
+                              machine=args.machine or None, since=args.since or None, until=args.until or None)
+    text = export(rows, args.format)
+    if args.out:
+        try:
+            Path(args.out).write_text(text)
+        except OSError as error:  # a folder that does not exist, a read-only file: bad input
+            raise ValueError(f"Cannot write --out {args.out}: {error.strerror or error}.") from None
+        print(f"wrote {len(rows)} trial record{'s' * (len(rows) != 1)} to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
 def cmd_trial(args: argparse.Namespace) -> int:
     """Internal: one trial in this process, JSON lines on stdout (see engine.runner)."""
     from engine.trial import TrialSpec, run_trial
@@ -220,7 +345,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--models", required=True, help="comma-separated model ids (see `tasks`)")
     p.add_argument("--techniques", default="fp32", help="comma-separated techniques (default fp32)")
     p.add_argument("--eval-size", type=int, default=300)
-    p.add_argument("--region", default="", help="ISO 3166 alpha-3 grid region (default RIGHTSIZE_REGION or USA)")
+    p.add_argument("--region", default="", help="grid region: ISO 3166 alpha-3 or USA-<state> (default RIGHTSIZE_REGION or USA)")
     p.add_argument("--test-set", default="")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print the trial records as a JSON array")
@@ -231,7 +356,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-drop", type=float, default=1.0, help="accuracy points the variant may lose (default 1.0)")
     p.add_argument("--objective", default="energy", help="energy | latency | size (default energy)")
     p.add_argument("--eval-size", type=int, default=300)
-    p.add_argument("--region", default="", help="ISO 3166 alpha-3 grid region (default RIGHTSIZE_REGION or USA)")
+    p.add_argument("--region", default="", help="grid region: ISO 3166 alpha-3 or USA-<state> (default RIGHTSIZE_REGION or USA)")
     p.add_argument("--test-set", default="")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--teacher", default="", help="model to distill from (default: the largest installed bigger "
@@ -239,12 +364,60 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-candidates", type=int, default=None, help="stop after this many trials (baseline included)")
     p.add_argument("--json", action="store_true", help="print the whole result as JSON")
     p.set_defaults(func=cmd_optimize)
+    p = sub.add_parser("whatif", help="project stored variants onto a serving scenario: energy, CO2e, cost")
+    p.add_argument("--task", required=True)
+    _scenario_flags(p)
+    p.add_argument("--variants", default="", help="only these, as 'model|technique' joined with ';' (default all)")
+    p.add_argument("--start", default="", help="first day of the scenario, YYYY-MM-DD (default today), for "
+                                               "break-even dates")
+    p.add_argument("--json", action="store_true", help="print assumptions and variants as JSON")
+    p.set_defaults(func=cmd_whatif)
+    p = sub.add_parser("recommend", help="the leanest stored variant meeting accuracy, latency and cost limits")
+    p.add_argument("--task", required=True)
+    p.add_argument("--min-accuracy", type=float, default=None, help="absolute accuracy floor, 0..1")
+    p.add_argument("--min-accuracy-pct", type=float, default=None,
+                   help="floor as a percentage of the best variant's accuracy, 0..100")
+    p.add_argument("--max-p95-ms", type=float, default=None, help="p95 single-query latency limit in ms")
+    p.add_argument("--max-annual-usd", type=float, default=None,
+                   help="first-year cost limit in USD under the scenario flags below")
+    _scenario_flags(p)
+    p.add_argument("--json", action="store_true", help="print the recommendation as JSON")
+    p.set_defaults(func=cmd_recommend)
+    p = sub.add_parser("export", help="trial records as CSV or JSON (codecarbon column names included)")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--task", default="")
+    p.add_argument("--model", default="")
+    p.add_argument("--technique", default="")
+    p.add_argument("--machine", default="", help="part of the CPU (or host) name")
+    p.add_argument("--since", default="", help="first UTC day, YYYY-MM-DD")
+    p.add_argument("--until", default="", help="last UTC day, YYYY-MM-DD")
+    p.add_argument("--out", default="", help="file to write (default stdout)")
+    p.set_defaults(func=cmd_export)
     p = sub.add_parser("trial", help=argparse.SUPPRESS)
     p.add_argument("spec")
     p.set_defaults(func=cmd_trial)
     p = sub.add_parser("worker", help="process queued dashboard jobs until idle")
     p.set_defaults(func=cmd_worker)
     return top
+
+
+def _scenario_flags(p: argparse.ArgumentParser) -> None:
+    """The what-if scenario; each flag left out takes the default listed by engine.whatif.DEFAULTS."""
+    from engine.whatif import DEFAULTS
+
+    def flag(name: str, kind: type, what: str) -> None:
+        d = DEFAULTS[name]
+        p.add_argument("--" + name.replace("_", "-"), type=kind, default=None,
+                       help=f"{what} (default {d.value}{' ' + d.unit if d.unit else ''})")
+
+    flag("queries_per_day", float, "queries per day in the first year")
+    flag("growth_pct", float, "annual growth of the volume, percent")
+    flag("years", int, "horizon, 1..20 years")
+    p.add_argument("--region", default="", help="grid region: ISO 3166 alpha-3 or USA-<state> (default "
+                                                "RIGHTSIZE_REGION or USA)")
+    flag("pue", float, "data-centre power usage effectiveness, 1..3")
+    flag("price_kwh", float, "electricity price, USD per kWh")
+    flag("compute_usd_per_hour", float, "hourly price of the serving machine, USD")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,7 @@ passing flags around:
 - RIGHTSIZE_HOME      root for everything the app writes (default: <repo>/.rightsize)
 - RIGHTSIZE_DB        SQLite file with jobs and trial records (default: $RIGHTSIZE_HOME/rightsize.sqlite)
 - RIGHTSIZE_CACHE     converted weights, trained heads, embeddings (default: $RIGHTSIZE_HOME/cache)
-- RIGHTSIZE_REGION    default grid region, ISO 3166 alpha-3 (default: USA)
+- RIGHTSIZE_REGION    default grid region, ISO 3166 alpha-3 or USA-<state> such as USA-CA (default: USA)
 - RIGHTSIZE_OFFLINE   "1" (default) never touches a model hub; "0" lets hub ids load online
 - RIGHTSIZE_THREADS   torch threads used by a trial (default: all cores)
 - RIGHTSIZE_NO_WORKER "1" queues jobs without starting a worker (page tests; or run `python -m engine worker`)

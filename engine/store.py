@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,22 @@ CREATE INDEX IF NOT EXISTS trials_by_job ON trials(job_id);
 """
 
 ACTIVE = ("queued", "running")
+
+
+class NotFoundError(ValueError):
+    """A job or trial id that is not in the store."""
+
+
+class JobBusyError(ValueError):
+    """A job that cannot be deleted while it runs."""
+
+
+@dataclass(frozen=True)
+class StoredTrial:
+    """A trial record with its row id in the store (what deleting a trial takes)."""
+
+    id: int
+    record: TrialRecord
 
 
 def now_iso() -> str:
@@ -215,14 +231,89 @@ class Store:
             )
             return int(cur.lastrowid)
 
-    def trials(self, task: str | None = None, job_ids: list[int] | None = None) -> list[TrialRecord]:
-        query, args = "SELECT record FROM trials WHERE 1=1", []
-        if task:
-            query += " AND task = ?"
-            args.append(task)
+    def trials(self, task: str | None = None, job_ids: list[int] | None = None, **filters: Any) -> list[TrialRecord]:
+        """Trial records, oldest first; the same filters as trial_rows."""
+        return [row.record for row in self.trial_rows(task, job_ids, **filters)]
+
+    def trial_rows(self, task: str | None = None, job_ids: list[int] | None = None, *, model: str | None = None,
+                   technique: str | None = None, machine: str | None = None,
+                   since: date | datetime | str | None = None, until: date | datetime | str | None = None,
+                   ) -> list[StoredTrial]:
+        """Trials with their ids, oldest first. Filters (all optional, combined with AND): task, job ids, model,
+        technique (exact), machine (case-insensitive part of the CPU name or host name in the record's
+        hardware), since/until (UTC dates of started_at, both inclusive; a date, datetime or 'YYYY-MM-DD')."""
+        query, args = "SELECT id, record FROM trials WHERE 1=1", []
+        for column, value in (("task", task), ("model", model), ("technique", technique)):
+            if value:
+                query += f" AND {column} = ?"
+                args.append(value)
         if job_ids is not None:
             query += f" AND job_id IN ({','.join('?' * len(job_ids))})"
             args.extend(job_ids)
+        first, last = _day(since, "since"), _day(until, "until")
+        if first and last and first > last:
+            raise ValueError(f"The date range is empty: since {first} is after until {last}.")
+        if first:
+            query += " AND substr(started_at, 1, 10) >= ?"
+            args.append(first)
+        if last:
+            query += " AND substr(started_at, 1, 10) <= ?"
+            args.append(last)
         with self._connect() as conn:
             rows = conn.execute(query + " ORDER BY id", args).fetchall()
-        return [TrialRecord.from_dict(json.loads(r["record"])) for r in rows]
+        out = [StoredTrial(int(r["id"]), TrialRecord.from_dict(json.loads(r["record"]))) for r in rows]
+        if machine:
+            out = [row for row in out if machine.strip().lower() in machine_name(row.record).lower()]
+        return out
+
+    def delete_trial(self, trial_id: int) -> TrialRecord:
+        """Remove one trial; returns its record. NotFoundError for an unknown id."""
+        with self._connect() as conn:
+            row = conn.execute("SELECT record FROM trials WHERE id = ?", (trial_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"No trial #{trial_id} in the store.")
+            conn.execute("DELETE FROM trials WHERE id = ?", (trial_id,))
+        return TrialRecord.from_dict(json.loads(row["record"]))
+
+    def delete_job(self, job_id: int) -> int:
+        """Remove a job with its trials and training curves; returns how many trials went. A queued job is
+        removed before any worker takes it (the check and the delete are one locked transaction); a running
+        job is refused with JobBusyError. NotFoundError for an unknown id."""
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")  # no worker can claim the job between the check and the delete
+            row = conn.execute("SELECT status, worker_pid FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"No job #{job_id} in the store.")
+            if row["status"] == "running":
+                raise JobBusyError(f"Job #{job_id} is still running (worker pid {row['worker_pid']}): wait for it "
+                                   "to finish, or stop it, before deleting it.")
+            conn.execute("DELETE FROM curves WHERE job_id = ?", (job_id,))
+            n = conn.execute("DELETE FROM trials WHERE job_id = ?", (job_id,)).rowcount
+            conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+        return n
+
+    def machines(self, task: str | None = None) -> list[str]:
+        """The distinct machines (CPU names) the stored trials ran on, for a filter."""
+        return sorted({machine_name(row.record) for row in self.trial_rows(task)})
+
+
+def machine_name(record: TrialRecord) -> str:
+    """The CPU name, and the host name when the record has one: what the machine filter matches."""
+    from engine.summary import cpu_name  # summary imports this module
+
+    host = (record.hardware or {}).get("hostname") or (record.hardware or {}).get("node")
+    return f"{cpu_name(record)} ({host})" if host else cpu_name(record)
+
+
+def _day(value: date | datetime | str | None, name: str) -> str | None:
+    """A UTC calendar day as 'YYYY-MM-DD' (what started_at begins with), or None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).date().isoformat() if value.tzinfo else value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    try:
+        return _day(datetime.fromisoformat(str(value).strip()), name)
+    except ValueError:
+        raise ValueError(f"{name} must be a date as YYYY-MM-DD (got '{value}').") from None

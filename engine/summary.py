@@ -24,6 +24,22 @@ def ok_records(records: Iterable[TrialRecord], *fields: str) -> list[TrialRecord
     return [r for r in records if r.status == "ok" and all(getattr(r, f) is not None for f in fields)]
 
 
+def latest_variants(records: Iterable[TrialRecord], task: str | None = None) -> list[TrialRecord]:
+    """The newest ok record of each (model, technique) — of `task` if given — in the task's model order
+    (smallest to largest), techniques in the order first seen. What-if projections and recommendations use
+    these: one current figure per variant, not every repeat."""
+    latest: dict[tuple[str, str], TrialRecord] = {}
+    for r in ok_records(records):
+        if task and r.task != task:
+            continue
+        key = (r.model, r.technique)
+        if key not in latest or (r.started_at, r.job_id or 0) >= (latest[key].started_at, latest[key].job_id or 0):
+            latest[key] = r
+    order = {m: i for i, m in enumerate(model_order(task, latest.values()))}
+    first_seen = {key: i for i, key in enumerate(latest)}
+    return sorted(latest.values(), key=lambda r: (order.get(r.model, len(order)), first_seen[(r.model, r.technique)]))
+
+
 def params_m(record: TrialRecord) -> float | None:
     """Parameters in millions as counted by the trial, else the registry's nominal size."""
     if record.params_m is not None:

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from conftest import seed_run
 
 from engine import cli, registry
 
@@ -65,3 +66,124 @@ def test_regions_include_codecarbon_grid_figures(capsys):
     regions = {r["region"]: r for r in json.loads(out)}
     assert code == 0 and len(regions) > 200
     assert regions["FRA"]["g_per_kwh"] == pytest.approx(56.04, abs=0.01)
+
+
+# --------------------------------------------------------------------------------------------- decide
+
+
+def test_whatif_json_projects_the_stored_variants(capsys, seeded):
+    code, out, err = run(capsys, "whatif", "--task", "sentiment", "--queries-per-day", "1000000", "--years", "3",
+                         "--region", "DEU", "--pue", "1.2", "--price-kwh", "0.2", "--growth-pct", "10", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert {a["name"] for a in data["assumptions"]} >= {"queries_per_day", "pue", "price_kwh", "grid_g_per_kwh"}
+    grid = next(a for a in data["assumptions"] if a["name"] == "grid_g_per_kwh")
+    assert grid["year"] == 2023 and grid["value"] == pytest.approx(380.95)
+    assert data["baseline"] == {"model": "mpnet-base", "technique": "fp32"}
+    v = next(x for x in data["variants"] if (x["model"], x["technique"]) == ("minilm-l6", "int8-dynamic"))
+    # 0.035 Wh/1k x 365e6 queries x PUE 1.2 = 15.33 kWh in year 1; then 10% and 21% more
+    assert v["energy_kwh_per_year"] == pytest.approx(15.33)
+    assert v["energy_kwh_total"] == pytest.approx(15.33 * (1 + 1.1 + 1.21))
+    assert v["co2e_t_per_year"] == pytest.approx(15.33 * 380.95 / 1e6)
+    assert v["cost_usd_per_year"] > 0 and v["cost_usd_total"] > v["cost_usd_per_year"]
+    assert v["savings"]["energy_kwh_per_year"] == pytest.approx((0.700 - 0.035) * 365 * 1.2)
+    assert v["payback"] is None
+
+
+def test_whatif_table_and_no_results(capsys, store):
+    code, out, err = run(capsys, "whatif", "--task", "sentiment")
+    assert code == 1 and "No successful trials for task 'sentiment'" in err and out == ""
+    seed_run(store, ("minilm-l6", "mpnet-base"), ("fp32",))
+    code, out, _ = run(capsys, "whatif", "--task", "sentiment", "--region", "USA-CA")
+    assert code == 0
+    assert "California (USA) (USA-CA)" in out and "minilm-l6" in out and "Assumptions:" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--pue", "0.5"], "between 1 and 3"),
+        (["--years", "30"], "between 1 and 20"),
+        (["--queries-per-day", "-1"], "above 0"),
+        (["--price-kwh", "-0.2"], "between 0 and 10"),
+        (["--region", "Mars"], "Unknown region 'Mars'"),
+        (["--start", "soon"], "--start must be a date"),
+        (["--variants", "minilm-l6"], "'model|technique'"),
+    ],
+)
+def test_whatif_bad_input_exits_2(capsys, seeded, argv, message):
+    code, out, err = run(capsys, "whatif", "--task", "sentiment", *argv)
+    assert code == 2 and message in err and out == ""
+
+
+def test_recommend_json(capsys, seeded):
+    code, out, err = run(capsys, "recommend", "--task", "sentiment", "--min-accuracy-pct", "95", "--max-p95-ms",
+                         "50", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert (data["recommended"]["model"], data["recommended"]["technique"]) == ("minilm-l6", "int8-dynamic")
+    assert data["runner_up"]["technique"] == "fp32" and data["binding_constraint"] is None
+    assert "20x less energy than mpnet-base fp32" in data["reason"]
+
+
+def test_recommend_nothing_qualifies(capsys, seeded):
+    code, out, _ = run(capsys, "recommend", "--task", "sentiment", "--min-accuracy", "0.95", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["recommended"] is None and data["runner_up"] is None
+    assert data["binding_constraint"] == "min_accuracy"
+    assert (data["nearest_miss"]["model"], data["nearest_miss"]["technique"]) == ("mpnet-base", "fp32")
+
+
+def test_recommend_with_a_cost_limit_and_bad_input(capsys, seeded):
+    # minilm-l6 int8 at 1e6 queries/day and the default prices: 12.775 kWh x PUE 1.58 x $0.127 = $2.56
+    # + 365 busy hours x $0.10264 = $37.46 -> $40.03 a year; every other variant >= 0.8 costs more
+    argv = ["recommend", "--task", "sentiment", "--min-accuracy", "0.8", "--queries-per-day", "1000000", "--json"]
+    code, out, _ = run(capsys, *argv, "--max-annual-usd", "41")
+    assert code == 0 and json.loads(out)["recommended"]["technique"] == "int8-dynamic"
+    code, out, _ = run(capsys, *argv, "--max-annual-usd", "40")
+    data = json.loads(out)
+    assert data["recommended"] is None and data["binding_constraint"] == "max_annual_usd"
+    assert "costs $40.03 a year, over the $40.00 limit" in data["nearest_miss_reason"]
+    code, _, err = run(capsys, "recommend", "--task", "sentiment", "--min-accuracy", "85")
+    assert code == 2 and "between 0 and 1" in err
+    code, _, err = run(capsys, "recommend", "--task", "sentiment", "--max-annual-usd", "10", "--pue", "7")
+    assert code == 2 and "between 1 and 3" in err
+
+
+def test_recommend_without_results_exits_1(capsys, store):
+    code, _, err = run(capsys, "recommend", "--task", "sentiment", "--max-p95-ms", "50")
+    assert code == 1 and "no successful trials" in err
+
+
+def test_export_csv_to_stdout_and_json_to_a_file(capsys, seeded, tmp_path):
+    import csv
+    import io
+
+    code, out, _ = run(capsys, "export", "--format", "csv", "--task", "sentiment", "--model", "vader")
+    assert code == 0
+    table = list(csv.DictReader(io.StringIO(out)))
+    assert [r["model"] for r in table] == ["vader"]
+    assert {"energy_consumed", "emissions", "trial_id", "codecarbon_basis"} <= set(table[0])
+    target = tmp_path / "trials.json"
+    code, out, err = run(capsys, "export", "--format", "json", "--out", str(target))
+    assert code == 0 and out == "" and "wrote 9 trial records" in err
+    assert len(json.loads(target.read_text())) == 9
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--since", "yesterday"], "since must be a date"),
+        (["--task", "sentimnt"], "Did you mean 'sentiment'?"),
+        (["--out", "/nonexistent-dir/x.csv"], "Cannot write --out"),
+    ],
+)
+def test_export_bad_input_exits_2(capsys, seeded, argv, message):
+    code, out, err = run(capsys, "export", *argv)
+    assert code == 2 and message in err and out == ""
+
+
+def test_export_unknown_format_exits_2(capsys):
+    with pytest.raises(SystemExit) as exit_:  # argparse's own choice check
+        cli.main(["export", "--format", "xlsx"])
+    assert exit_.value.code == 2 and "invalid choice: 'xlsx'" in capsys.readouterr().err

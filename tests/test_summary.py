@@ -233,3 +233,15 @@ def test_a_search_is_labelled_as_such(store, search):
     search("minilm-l6", ("int8-dynamic",), best="int8-dynamic")
     (run,) = runs_with_results(store)
     assert run.kind == "optimize" and run.label.startswith("Search #")
+
+
+def test_latest_variants_one_per_pair_newest_ok_in_ladder_order(records):
+    from engine.summary import latest_variants
+
+    old = records("minilm-l6", "fp32", started_at="2025-01-01T00:00:00+00:00")
+    new = records("minilm-l6", "fp32", started_at="2025-02-01T00:00:00+00:00")
+    failed = records("minilm-l6", "fp32", status="failed", error="x", started_at="2025-03-01T00:00:00+00:00")
+    big, small = records("mpnet-base", "fp32"), records("minilm-l3", "int8-dynamic")
+    other = records("minilm-l3", "fp32")
+    other.task = "topics"
+    assert latest_variants([big, new, failed, old, small, other], "sentiment") == [small, new, big]

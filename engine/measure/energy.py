@@ -78,7 +78,9 @@ class EnergyMeter:
     """
 
     def __init__(self, region: str = "USA", measure_power_secs: float = 0.5) -> None:
-        self.region = grid_intensity(region).region  # fail early, with a did-you-mean, on an unknown code
+        grid = grid_intensity(region)  # fail early, with a did-you-mean, on an unknown code
+        self.region = grid.region
+        self.country_iso_code = grid.country_iso_code  # codecarbon knows countries; USA-CA is ours
         self.measure_power_secs = measure_power_secs
         self.result: EnergyMeasurement | None = None
         self._tracker: Any = None
@@ -123,7 +125,7 @@ class EnergyMeter:
         tracker = OfflineEmissionsTracker.__new__(OfflineEmissionsTracker)
         try:
             _raw(OfflineEmissionsTracker.__init__)(
-                tracker, country_iso_code=self.region, region=None, cloud_provider=None, cloud_region=None,
+                tracker, country_iso_code=self.country_iso_code, region=None, cloud_provider=None, cloud_region=None,
                 tracking_mode=TRACKING_MODE, measure_power_secs=self.measure_power_secs, log_level="error",
                 output_methods=[], output_handlers=[], emissions_endpoint=None, electricitymaps_api_token="",
                 allow_multiple_runs=True,  # no lock file in /tmp, no SIGINT/SIGTERM handlers replaced
