@@ -20,6 +20,8 @@ PAGES = {  # name -> (file under pages/, title, icon)
     "home": ("home.py", "Overview", ":material/insights:"),
     "run": ("run.py", "Run a comparison", ":material/play_circle:"),
     "compare": ("compare.py", "Compare results", ":material/compare_arrows:"),
+    "whatif": ("whatif.py", "What-if", ":material/query_stats:"),
+    "history": ("history.py", "History", ":material/history:"),
 }
 
 # A fixed, colour-blind-aware categorical palette (Tableau 10, reordered so the usual ladder of four

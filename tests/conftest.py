@@ -173,6 +173,23 @@ def isolated_home(tmp_path_factory, monkeypatch) -> None:
     monkeypatch.setenv("RIGHTSIZE_HOME", str(tmp_path_factory.mktemp("home")))
 
 
+@pytest.fixture
+def downloads(monkeypatch) -> dict[str, tuple[bytes, str]]:
+    """label -> (data, file name) of every download button a page draws in AppTest (the buttons still render):
+    AppTest itself keeps no file contents."""
+    from streamlit.delta_generator import DeltaGenerator
+
+    seen: dict[str, tuple[bytes, str]] = {}
+    original = DeltaGenerator.download_button
+
+    def record(self, label, data, file_name=None, *args, **kwargs):
+        seen[label] = (data, file_name)
+        return original(self, label, data, file_name, *args, **kwargs)
+
+    monkeypatch.setattr(DeltaGenerator, "download_button", record)
+    return seen
+
+
 @pytest.fixture(scope="session")
 def shared_cache() -> Path:
     """Converted models and trained heads, shared by the slow tests and kept between local runs (git-ignored):
