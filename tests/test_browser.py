@@ -4,73 +4,22 @@ It picks a small trial on the Run page, presses Run, waits for the worker to fin
 the charts and saves a screenshot to test-artifacts/.
 """
 
-import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
+from browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-ARTIFACTS = ROOT / "test-artifacts"
-
 
 from playwright.sync_api import expect  # noqa: E402 - playwright is a test dependency
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path, shared_cache):
-    """`./scripts/run.sh --server.port N` in its own process group, on a fresh home and the shared model cache."""
-    port = free_port()
-    env = {**os.environ, "RIGHTSIZE_HOME": str(tmp_path), "RIGHTSIZE_CACHE": str(shared_cache)}
-    env.pop("RIGHTSIZE_NO_WORKER", None)
-    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115 - closed in the finally below
-    process = subprocess.Popen(["./scripts/run.sh", f"--server.port={port}"], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise AssertionError((tmp_path / "server.log").read_text()[-3000:]) from None
-                time.sleep(0.5)
+    """The dashboard on a fresh, empty home and the shared model cache."""
+    with running_server(tmp_path, shared_cache) as url:
         yield url
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-        log.close()
-        stop_processes_of_home(tmp_path)  # the worker the server started lives in its own session
-
-
-def stop_processes_of_home(home: Path) -> None:
-    import psutil
-
-    for process in psutil.process_iter():
-        try:
-            if process.environ().get("RIGHTSIZE_HOME") == str(home):
-                process.kill()
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
 
 
 def remove_choice(page, label_start: str) -> None:
