@@ -13,6 +13,7 @@ from streamlit.errors import StreamlitAPIException
 
 from engine.record import TrialRecord
 from engine.registry import MODELS, TASKS, TECHNIQUES, ParamSpec, TechniqueSpec
+from engine.report.colors import model_colors
 from engine.summary import Payback, fmt_queries, model_order, provenance, search_rows, tried_lines
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,21 +22,6 @@ PAGES = {  # name -> (file under pages/, title, icon)
     "run": ("run.py", "Run a comparison", ":material/play_circle:"),
     "compare": ("compare.py", "Compare results", ":material/compare_arrows:"),
 }
-
-# A fixed, colour-blind-aware categorical palette (Tableau 10, reordered so the usual ladder of four
-# models gets four clearly different hues on a projector). Model i of the task's ladder gets colour i.
-PALETTE = (
-    "#59a14f",  # green
-    "#f28e2b",  # orange
-    "#4e79a7",  # blue
-    "#e15759",  # red
-    "#b07aa1",  # purple
-    "#76b7b2",  # teal
-    "#edc948",  # yellow
-    "#9c755f",  # brown
-    "#ff9da7",  # pink
-    "#bab0ac",  # grey
-)
 
 
 # --------------------------------------------------------------------------------------------- pages
@@ -56,11 +42,6 @@ def link_to_page(name: str, label: str | None = None) -> None:
 
 
 # --------------------------------------------------------------------------------------------- colours
-
-
-def model_colors(domain: Sequence[str]) -> dict[str, str]:
-    """Colour for each model, by its position in `domain` (the task's ladder first: see model_order)."""
-    return {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(domain)}
 
 
 def task_model_colors(task_id: str | None, records: Iterable[TrialRecord] = ()) -> dict[str, str]:
