@@ -87,7 +87,7 @@ def test_pdf_stays_one_page_with_long_inputs(briefing):
     rows = {**WHATIF, "variants": WHATIF["variants"] * 5}
     crowded = dataclasses.replace(briefing, recommendation=long, whatif=whatif_section(rows))
     assert pdf_text(brief_pdf(crowded))[0] == 1
-    assert "24 more variants in the full what-if" in " ".join(crowded.whatif.lines)
+    assert "24 more variants in the full what-if" in " ".join(crowded.whatif.notes)
 
 
 def test_recommendation_from_objects_or_dicts_and_the_default_rule():
@@ -109,9 +109,59 @@ def test_whatif_table_and_assumptions_in_words():
     section = whatif_section(SimpleNamespace(assumptions=SimpleNamespace(queries_per_year=1_000_000, pue=1.2),
                                              variants=WHATIF["variants"][:2]))
     assert section.lines == ("Queries per year: 1,000,000", "PUE: 1.2")
-    assert section.table[0] == ("Variant", "kWh / year", "t CO2e / year", "USD / year")
+    assert section.table[0] == ("Variant", "Energy, kWh", "CO2e, tonnes", "Cost, USD")
     assert section.table[1] == ("minilm-l3 · fp32", "0.560", "0.000000207", "12.5")  # no exponents
     assert "No scenario was applied" in whatif_section(None).lines[0]
+
+
+PIPELINE = "layer-drop:keep=3+distill:teacher=mpnet-base,epochs=2+onnx-int8"
+PROJECTION = {  # engine.whatif.Projection.to_dict(), abridged
+    "assumptions": [
+        {"name": "pue", "label": "Data-centre PUE", "value": 1.58, "unit": "",
+         "source": "Uptime Institute Global Data Center Survey 2023: industry average annual PUE 1.58"},
+        {"name": "price_kwh", "label": "Electricity price", "value": 0.127, "unit": "USD/kWh",
+         "source": "your input"},
+    ],
+    "baseline": {"model": "mpnet-base", "technique": "fp32"},
+    "variants": [
+        {"model": "minilm-l3", "technique": "fp32", "energy_kwh_per_year": 2.31, "co2e_t_per_year": 0.00085,
+         "cost_usd_per_year": 5.12, "savings": None},
+        {"model": "mpnet-base", "technique": "fp32", "energy_kwh_per_year": 40.4, "co2e_t_per_year": 0.0149,
+         "cost_usd_per_year": 142.0, "savings": None},
+        {"model": "minilm-l6", "technique": PIPELINE, "energy_kwh_per_year": 0.807, "co2e_t_per_year": 0.0003,
+         "cost_usd_per_year": 1.77, "savings": {"vs": "mpnet-base · fp32", "co2e_t_total": 0.0438, "equivalents": [
+             {"id": "car_km", "label": "km driven by an average gasoline passenger car", "amount": 180.2},
+             {"id": "tree_months", "label": "months of CO2 uptake by an urban tree seedling", "amount": 87.6}]}},
+    ],
+}
+
+
+def test_whatif_from_the_projection_json_shape():
+    section = whatif_section(PROJECTION, ("minilm-l6", PIPELINE))
+    assert section.lines == ("Data-centre PUE: 1.58 (Uptime Institute Global Data Center Survey 2023)",
+                             "Electricity price: 0.127 USD/kWh (your input)")
+    assert [row[0] for row in section.table[1:]] == [  # the focus first, then the baseline; short labels
+        "minilm-l6 · layer-drop(3)+distill(…)+onnx-int8", "mpnet-base · fp32", "minilm-l3 · fp32"]
+    assert section.notes == ("minilm-l6 · layer-drop(3)+distill(…)+onnx-int8 saves 0.0438 t CO2e over the horizon "
+                             "vs mpnet-base · fp32: 180 km driven by an average gasoline passenger car or 87.6 "
+                             "months of CO2 uptake by an urban tree seedling.",)
+
+
+def test_recommendation_from_the_recommend_json_shape():
+    result = headline(RECORDS)
+    chosen = recommendation_section(result, {
+        "recommended": RECORDS[3].to_dict(), "runner_up": RECORDS[1].to_dict(),
+        "reason": "minilm-l6 int8-dynamic: keeps 95% of the best accuracy.",
+        "runner_up_reason": "minilm-l3 int8-dynamic: keeps 89% of the best accuracy.",
+        "binding_constraint": None, "binding_detail": "", "nearest_miss": None, "nearest_miss_reason": ""})
+    assert chosen.lines[-1] == "Runner-up: minilm-l3 int8-dynamic: keeps 89% of the best accuracy."
+    detail = "The minimum accuracy binds: without it 6 of 6 variants would qualify."
+    none = recommendation_section(result, {
+        "recommended": None, "runner_up": None, "reason": f"No variant meets every constraint. {detail}",
+        "binding_constraint": "min_accuracy", "binding_detail": detail,
+        "nearest_miss_reason": "mpnet-base · fp32 comes closest: accuracy 0.880 is below the 0.950 minimum."})
+    assert none.lines == (f"No variant meets every constraint. {detail}",  # said once, not twice
+                          "mpnet-base · fp32 comes closest: accuracy 0.880 is below the 0.950 minimum.")
 
 
 def test_too_few_results_for_a_verdict():

@@ -40,13 +40,16 @@ h1 { font-size: 15pt; margin: 0 0 1mm; line-height: 1.2; }
 .badge.unknown { background: #777; }
 .charts { display: grid; grid-template-columns: 1fr 1fr; gap: 3mm; margin-bottom: 3mm; align-items: start; }
 figure { margin: 0; }
-figure img { width: 100%; height: auto; max-height: 74mm; object-fit: contain; display: block; }
-.cols { display: grid; grid-template-columns: 1fr 1fr; gap: 4mm; margin-bottom: 3mm; }
+figure img { width: 100%; height: auto; max-height: var(--chart-mm); object-fit: contain; display: block; }
+.cols { display: grid; grid-template-columns: 1fr 1fr; gap: 4mm; margin-bottom: 2mm; }
 h2 { font-size: 10.5pt; margin: 0 0 1mm; border-bottom: 1px solid #d5d9de; padding-bottom: .5mm; }
+section { font-size: 8.5pt; }
 section p { margin: 0 0 .8mm; }
 section ul { margin: 0 0 1mm; padding-left: 4mm; }
-table { border-collapse: collapse; width: 100%; font-size: 8pt; margin-top: 1mm; }
-th, td { text-align: right; padding: .4mm 1.2mm; border-bottom: 1px solid #e3e6e9; }
+table { border-collapse: collapse; width: 100%; font-size: 8pt; margin: 0 0 1mm; }
+caption { text-align: left; font-weight: 700; padding-bottom: .5mm; }
+.notes { margin: 0 0 1mm; }
+th, td { text-align: right; padding: .2mm 1.2mm; border-bottom: 1px solid #e3e6e9; }
 th:first-child, td:first-child { text-align: left; }
 footer { border-top: 1px solid #d5d9de; padding-top: 1.5mm; color: #555; font-size: 6.8pt; line-height: 1.25; }
 footer p { margin: 0 0 .8mm; }
@@ -66,12 +69,22 @@ def _section(section: Section, bullets: bool) -> str:
         body = "<ul>" + "".join(f"<li>{escape(line)}</li>" for line in section.lines) + "</ul>"
     else:
         body = "".join(f"<p>{escape(line)}</p>" for line in section.lines)
-    if section.table:
-        head, *rows = section.table
-        body += ("<table><thead><tr>" + "".join(f"<th>{escape(c)}</th>" for c in head) + "</tr></thead><tbody>"
-                 + "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows)
-                 + "</tbody></table>")
     return f"<section><h2>{escape(section.heading)}</h2>{body}</section>"
+
+
+def _table(section: Section) -> str:
+    """The section's table across the page, with its title and the notes below it."""
+    if not section.table:
+        return "".join(f'<p class="notes">{escape(n)}</p>' for n in section.notes)
+    head, *rows = section.table
+    return (f'<table><caption>{escape(section.table_title)}</caption><thead><tr>'
+            + "".join(f"<th>{escape(c)}</th>" for c in head) + "</tr></thead><tbody>"
+            + "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+            + "</tbody></table>" + "".join(f'<p class="notes">{escape(n)}</p>' for n in section.notes))
+
+
+CHART_MM = 74.0  # tallest chart on a page with short recommendation and what-if sections
+TABLE_CHART_MM = 56.0  # with a what-if table: HTML cannot re-flow to fit the way the PDF does, so charts give way
 
 
 def data_uri(png: bytes) -> str:
@@ -88,7 +101,7 @@ def render_html(b: Briefing) -> str:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(b.title)} ({escape(b.task)}, {escape(b.prepared_on)})</title>
-<style>{CSS}</style>
+<style>:root {{ --chart-mm: {TABLE_CHART_MM if b.whatif.table else CHART_MM:g}mm; }}{CSS}</style>
 </head>
 <body>
 <main class="page">
@@ -101,6 +114,7 @@ def render_html(b: Briefing) -> str:
 <div class="kpis">{"".join(_kpi(k) for k in b.kpis)}</div>
 <div class="charts">{figures}</div>
 <div class="cols">{_section(b.recommendation, bullets=False)}{_section(b.whatif, bullets=True)}</div>
+{_table(b.whatif)}
 <footer>{"".join(f"<p>{escape(line)}</p>" for line in b.footer)}</footer>
 </main>
 </body>

@@ -105,7 +105,8 @@ def _layout(b: Briefing, paper: str, font_dir: Path, chart_cap_mm: float, allow_
     left_end = _section(pdf, b.recommendation, pdf.l_margin, half, bullets=False)
     pdf.set_y(top)
     right_end = _section(pdf, b.whatif, pdf.l_margin + half + 5, half, bullets=True)
-    pdf.set_y(max(left_end, right_end) + 1.5)
+    pdf.set_y(max(left_end, right_end) + 1)
+    _table_block(pdf, b.whatif)
     _rule(pdf, 0.2)
     for line in b.footer:
         pdf.para(line, 7, color=GREY, line=3)
@@ -186,15 +187,23 @@ def _section(pdf: _Pdf, section: Section, x: float, w: float, bullets: bool) -> 
     pdf.line(x, pdf.get_y(), x + w, pdf.get_y())
     pdf.ln(1)
     for line in section.lines:
-        pdf.para(("- " if bullets else "") + line, 8.5, x=x, w=w, line=3.8)
-        pdf.ln(0.6)
-    if section.table:
-        _table(pdf, section.table, x, w)
+        pdf.para(("- " if bullets else "") + line, 8.2, x=x, w=w, line=3.6)
+        pdf.ln(0.5)
     return pdf.get_y()
 
 
+def _table_block(pdf: _Pdf, section: Section) -> None:
+    """The section's table across the page, its title above and its notes below."""
+    if section.table:
+        pdf.para(section.table_title, 8.2, bold=True, line=3.8)
+        _table(pdf, section.table, pdf.l_margin, pdf.epw)
+    for note in section.notes:
+        pdf.para(note, 8.2, line=3.6)
+        pdf.ln(0.5)
+
+
 def _table(pdf: _Pdf, rows: tuple[tuple[str, ...], ...], x: float, w: float) -> None:
-    first = w * 0.43  # the variant's name; the figures share the rest
+    first = w * 0.55  # the variant's name; the figures share the rest
     rest = (w - first) / max(1, len(rows[0]) - 1)
     for n, row in enumerate(rows):
         pdf.font(7.5, bold=n == 0)
