@@ -29,6 +29,7 @@ PAGES = {  # name -> (file under pages/, title, icon)
     "home": ("home.py", "Overview", ":material/insights:"),
     "run": ("run.py", "Run a comparison", ":material/play_circle:"),
     "compare": ("compare.py", "Compare results", ":material/compare_arrows:"),
+    "methodology": ("methodology.py", "Methodology", ":material/science:"),
 }
 
 
