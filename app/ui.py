@@ -130,19 +130,22 @@ def show_headline(result: Headline) -> None:
     )
 
 
-def briefing_downloads(records: Sequence[TrialRecord], note: str = "", stem: str = "rightsize-briefing") -> None:
-    """PDF and HTML downloads of the one-page briefing of the shown records. Built only when clicked (drawing
-    the charts takes seconds), and clicking does not rerun the page."""
+def briefing_downloads(records: Sequence[TrialRecord], note: str = "", stem: str = "rightsize-briefing", *,
+                       recommendation: object = None, whatif: object = None) -> None:
+    """PDF and HTML downloads of the one-page briefing of the shown records (with a recommendation and a what-if
+    projection when the page has them). Built only when clicked (drawing the charts takes seconds), and clicking
+    does not rerun the page."""
     from engine.report.brief import brief_html, brief_pdf
 
     records = list(records)
+    options = {"note": note, "recommendation": recommendation, "whatif": whatif}
     cols = st.columns([1, 1, 3])
-    cols[0].download_button("Download briefing (PDF)", data=lambda: brief_pdf(records, note=note),
+    cols[0].download_button("Download briefing (PDF)", data=lambda: brief_pdf(records, **options),
                             file_name=f"{stem}.pdf", mime="application/pdf", on_click="ignore",
-                            icon=":material/picture_as_pdf:", key="briefing_pdf")
-    cols[1].download_button("Download briefing (HTML)", data=lambda: brief_html(records, note=note).encode("utf-8"),
+                            icon=":material/picture_as_pdf:", key=f"{stem}_pdf")
+    cols[1].download_button("Download briefing (HTML)", data=lambda: brief_html(records, **options).encode("utf-8"),
                             file_name=f"{stem}.html", mime="text/html", on_click="ignore",
-                            icon=":material/download:", key="briefing_html")
+                            icon=":material/download:", key=f"{stem}_html")
 
 
 def warn_contended(records: Iterable[TrialRecord]) -> None:
