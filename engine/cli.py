@@ -292,6 +292,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"wrote {len(rows)} trial record{'s' * (len(rows) != 1)} to {args.out}", file=sys.stderr)
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
 BRIEF_FORMATS = (".pdf", ".html", ".htm")
 
 
