@@ -182,3 +182,17 @@ def test_chart_images_are_offline_and_drop_hover_hints():
     remote = alt.Chart(alt.UrlData("https://example.com/data.csv")).mark_point().encode(x="x:Q")
     with pytest.raises(ValueError, match="not allowed"):
         chart_png(remote)
+
+
+def test_without_a_scenario_the_default_one_is_applied_and_said_to_be():
+    from engine.whatif import DEFAULTS, Scenario, project
+
+    plain = build_briefing(RECORDS, with_charts=False)
+    assert "default what-if scenario" in plain.note
+    expected = project(RECORDS, Scenario())
+    text = " ".join(plain.whatif.lines) + " ".join(" ".join(row) for row in plain.whatif.table)
+    assert str(DEFAULTS["pue"].value) in text and "Uptime Institute" in text
+    from engine.report.brief import _number
+
+    year_one = {_number(v.first_year.energy_kwh) for v in expected.variants}
+    assert len(plain.whatif.table) > 1 and {row[1] for row in plain.whatif.table[1:]} <= year_one

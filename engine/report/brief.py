@@ -100,6 +100,10 @@ def build_briefing(records: Sequence[TrialRecord], *, recommendation: Any = None
                          "(python -m engine run ... or the Run page).")
     ref, cand = result.reference, result.candidate
     task = TASKS[cand.task].title if cand.task in TASKS else cand.task
+    if whatif is None:  # a briefing always scales up: the default scenario, said to be one, when none was given
+        whatif = default_projection(records)
+        note = " ".join(filter(None, (note, "Yearly figures use the default what-if scenario (its sources below); "
+                                            "set your own on the What-if page.")))
     prov = provenance(records)
     when = prov.first if prov.first == prov.last else f"{prov.first} to {prov.last}"
     return Briefing(
@@ -115,6 +119,16 @@ def build_briefing(records: Sequence[TrialRecord], *, recommendation: Any = None
         whatif=whatif_section(whatif, *_focus(recommendation, cand)),
         footer=footer_lines(records, ref, cand),
     )
+
+
+def default_projection(records: Sequence[TrialRecord]) -> Any:
+    """engine.whatif's projection of these records under the default Scenario, or None if it cannot be made."""
+    from engine.whatif import Scenario, project
+
+    try:
+        return project(records, Scenario())
+    except (LookupError, ValueError):
+        return None
 
 
 def _focus(recommendation: Any, candidate: TrialRecord) -> tuple[tuple[str, str], tuple[str, str] | None]:
