@@ -13,7 +13,16 @@ from streamlit.errors import StreamlitAPIException
 
 from engine.record import TrialRecord
 from engine.registry import MODELS, TASKS, TECHNIQUES, ParamSpec, TechniqueSpec
-from engine.summary import Payback, fmt_queries, model_order, provenance, search_rows, tried_lines
+from engine.report.colors import model_colors
+from engine.report.fmt import (  # noqa: F401  (re-exported: pages call ui.fmt_*)
+    fmt_accuracy,
+    fmt_g,
+    fmt_mb,
+    fmt_ms,
+    fmt_wh,
+    speedup_text,
+)
+from engine.summary import Headline, Payback, fmt_queries, model_order, provenance, search_rows, tried_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = {  # name -> (file under pages/, title, icon)
@@ -22,22 +31,8 @@ PAGES = {  # name -> (file under pages/, title, icon)
     "compare": ("compare.py", "Compare results", ":material/compare_arrows:"),
     "whatif": ("whatif.py", "What-if", ":material/query_stats:"),
     "history": ("history.py", "History", ":material/history:"),
+    "methodology": ("methodology.py", "Methodology", ":material/science:"),
 }
-
-# A fixed, colour-blind-aware categorical palette (Tableau 10, reordered so the usual ladder of four
-# models gets four clearly different hues on a projector). Model i of the task's ladder gets colour i.
-PALETTE = (
-    "#59a14f",  # green
-    "#f28e2b",  # orange
-    "#4e79a7",  # blue
-    "#e15759",  # red
-    "#b07aa1",  # purple
-    "#76b7b2",  # teal
-    "#edc948",  # yellow
-    "#9c755f",  # brown
-    "#ff9da7",  # pink
-    "#bab0ac",  # grey
-)
 
 
 # --------------------------------------------------------------------------------------------- pages
@@ -54,15 +49,10 @@ def link_to_page(name: str, label: str | None = None) -> None:
     try:
         st.page_link(page_path(name), label=label or title, icon=icon)
     except StreamlitAPIException:
-        st.caption(f"Open **{title}** from the navigation menu.")
+        st.caption(f"{label + ': o' if label else 'O'}pen **{title}** from the navigation menu.")
 
 
 # --------------------------------------------------------------------------------------------- colours
-
-
-def model_colors(domain: Sequence[str]) -> dict[str, str]:
-    """Colour for each model, by its position in `domain` (the task's ladder first: see model_order)."""
-    return {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(domain)}
 
 
 def task_model_colors(task_id: str | None, records: Iterable[TrialRecord] = ()) -> dict[str, str]:
@@ -70,43 +60,6 @@ def task_model_colors(task_id: str | None, records: Iterable[TrialRecord] = ()) 
 
 
 # --------------------------------------------------------------------------------------------- formatting
-
-
-def _num(value: float | None, unit: str, digits: int = 3) -> str:
-    if value is None:
-        return "–"
-    if value == 0:
-        return f"0 {unit}"
-    text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:.{digits}g}"
-    return f"{text} {unit}".strip()
-
-
-def fmt_wh(value: float | None) -> str:
-    """Energy per 1,000 queries."""
-    return _num(value, "Wh")
-
-
-def fmt_g(value: float | None) -> str:
-    """Grams of CO2e per 1,000 queries."""
-    return _num(value, "g")
-
-
-def fmt_ms(value: float | None) -> str:
-    return _num(value, "ms")
-
-
-def fmt_mb(value: float | None) -> str:
-    return _num(value, "MB")
-
-
-def fmt_accuracy(acc: float | None, low: float | None = None, high: float | None = None) -> str:
-    """84.0% (81.2–86.5): accuracy with its 95% interval."""
-    if acc is None:
-        return "–"
-    text = f"{acc:.1%}"
-    if low is not None and high is not None:
-        text += f" ({low * 100:.1f}–{high * 100:.1f})"
-    return text
 
 
 def fmt_params(params_m: float | None) -> str:
@@ -130,18 +83,71 @@ def technique_label(technique_id: str) -> str:
     return f"{technique_id} – {spec.title}" if spec else technique_id
 
 
-def speedup_text(speedup: float | None) -> str:
-    if speedup is None:
-        return "–"
-    return f"{speedup:.1f}x faster" if speedup >= 1 else f"{1 / speedup:.1f}x slower"
-
-
 # --------------------------------------------------------------------------------------------- blocks
 
 
 def provenance_caption(records: Iterable[TrialRecord]) -> None:
     """Where, when and how the figures were measured, and whether the CPU was busy with other work."""
     st.caption(provenance(records).caption)
+
+
+def show_headline(result: Headline) -> None:
+    """The headline's four numbers as metric cards, each against the reference model, with how it was measured."""
+    ref, cand = result.reference, result.candidate
+    col1, col2, col3, col4 = st.columns(4)
+    col1.metric(
+        "Accuracy kept",
+        f"{result.accuracy_kept_pct:.0f}%",
+        delta=f"{(cand.accuracy - ref.accuracy) * 100:+.1f} points",
+        delta_color="normal",
+        help=f"{cand.variant}: {fmt_accuracy(cand.accuracy, cand.accuracy_ci_low, cand.accuracy_ci_high)} vs "
+        f"{ref.variant}: {fmt_accuracy(ref.accuracy, ref.accuracy_ci_low, ref.accuracy_ci_high)} "
+        f"on {cand.eval_size} test items (95% interval).",
+        border=True,
+    )
+    col2.metric(
+        "Energy per 1,000 queries",
+        fmt_wh(cand.energy_wh_per_1k),
+        delta=f"{result.energy_pct - 100:+.0f}% vs {ref.model}" if result.energy_pct is not None else None,
+        delta_color="inverse",
+        help=f"{ref.variant}: {fmt_wh(ref.energy_wh_per_1k)}. {cand.energy_method}",
+        border=True,
+    )
+    col3.metric(
+        "CO2e per 1,000 queries",
+        fmt_g(cand.co2e_g_per_1k),
+        delta=f"{result.co2e_pct - 100:+.0f}% vs {ref.model}" if result.co2e_pct is not None else None,
+        delta_color="inverse",
+        help=f"{ref.variant}: {fmt_g(ref.co2e_g_per_1k)}. Grid: {cand.region} {cand.grid_g_per_kwh} g/kWh "
+        f"({cand.grid_source}).",
+        border=True,
+    )
+    col4.metric(
+        "Speed-up (median response)",
+        speedup_text(result.speedup),
+        delta=f"{fmt_ms(cand.latency_p50_ms)} vs {fmt_ms(ref.latency_p50_ms)}",
+        delta_color="off",
+        delta_arrow="off",
+        border=True,
+    )
+
+
+def briefing_downloads(records: Sequence[TrialRecord], note: str = "", stem: str = "rightsize-briefing", *,
+                       recommendation: object = None, whatif: object = None) -> None:
+    """PDF and HTML downloads of the one-page briefing of the shown records (with a recommendation and a what-if
+    projection when the page has them). Built only when clicked (drawing the charts takes seconds), and clicking
+    does not rerun the page."""
+    from engine.report.brief import brief_html, brief_pdf
+
+    records = list(records)
+    options = {"note": note, "recommendation": recommendation, "whatif": whatif}
+    cols = st.columns([1, 1, 3])
+    cols[0].download_button("Download briefing (PDF)", data=lambda: brief_pdf(records, **options),
+                            file_name=f"{stem}.pdf", mime="application/pdf", on_click="ignore",
+                            icon=":material/picture_as_pdf:", key=f"{stem}_pdf")
+    cols[1].download_button("Download briefing (HTML)", data=lambda: brief_html(records, **options).encode("utf-8"),
+                            file_name=f"{stem}.html", mime="text/html", on_click="ignore",
+                            icon=":material/download:", key=f"{stem}_html")
 
 
 def warn_contended(records: Iterable[TrialRecord]) -> None:

@@ -36,6 +36,7 @@ from engine.measure.contention import ContentionWatch
 from engine.measure.stats import bootstrap_accuracy
 from engine.models.classifier import load_classifier
 from engine.techniques import TechniqueContext, compress
+from engine.techniques.spec import split_techniques
 
 # The rows: fp32, int8-dynamic, onnx-int8, prune-structured, layer-drop+distill, pipelines.
 PLAN = {
@@ -137,8 +138,9 @@ def check_targets(model: str, rows: list[dict], teacher_accuracy: float | None) 
               + (f"MET by {best['technique']} ({best['b32_speedup']:.2f}x)" if best else
                  f"MISSED; fastest within 1 point: {fastest['technique']} {fastest['b32_speedup']:.2f}x"))
     for spec, r in by.items():
-        if "+distill" in spec and not spec.endswith("onnx-int8") and teacher_accuracy is not None:
-            twin = by.get(spec.replace("+distill", "+finetune"))
+        steps = spec.split("+")
+        if len(steps) > 1 and steps[-1].startswith("distill") and teacher_accuracy is not None:
+            twin = by.get("+".join(steps[:-1]) + "+finetune")  # the same student, trained on the labels alone
             if twin:
                 gap = teacher_accuracy - twin["accuracy"]
                 closed = (r["accuracy"] - twin["accuracy"]) / gap if gap > 0 else None
@@ -170,7 +172,7 @@ def main() -> None:
     started = time.perf_counter()
     results, checks, teacher_accuracy = [], [], None
     for model in args.models.split(","):
-        specs = args.techniques.split(",") if args.techniques else PLAN[model]
+        specs = list(split_techniques(args.techniques)) if args.techniques else PLAN[model]
         variants, rows = build_all(model, specs, texts, labels)
         rows_out = report(model, rows, time_all(variants, timed, args.repeats))
         if model == args.teacher and "fp32" in rows:

@@ -1,5 +1,5 @@
-"""Command line: `python -m engine tasks | regions | run | optimize | whatif | recommend | export | worker`.
-Results on stdout, logs on stderr.
+"""Command line: `python -m engine tasks | regions | run | optimize | whatif | recommend | export | brief |
+snapshot | worker`. Results on stdout, logs on stderr.
 
 Exit status: 0 success, 1 every trial failed (for `optimize`: its fp32 baseline failed; for `whatif` and
 `recommend`: no stored successful trial of the task), 2 bad input (unknown name, out-of-range number, model not
@@ -295,6 +295,81 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+BRIEF_FORMATS = (".pdf", ".html", ".htm")
+
+
+def _json_file(path: str, flag: str) -> object:
+    """A JSON document given on the command line, or None if the flag was not used."""
+    if not path:
+        return None
+    from pathlib import Path
+
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{flag} {path}: not a readable JSON file ({error}).") from error
+
+
+def cmd_brief(args: argparse.Namespace) -> int:
+    """A one-page briefing of the task's latest comparison (or its reference snapshot), as PDF or HTML."""
+    from pathlib import Path
+
+    from engine.reference import latest_comparison, load_reference, reference_path
+    from engine.registry import get_task
+    from engine.report.brief import brief_html, brief_pdf
+    from engine.report.brief_pdf import paper_size
+    from engine.store import Store
+
+    out = Path(args.out)
+    if out.suffix.lower() not in BRIEF_FORMATS:
+        raise ValueError(f"--out must end in .pdf or .html (got '{out.name}'): the suffix picks the format.")
+    if out.suffix.lower() == ".pdf":
+        paper_size(args.paper)
+    task = get_task(args.task).id
+    options = {"recommendation": _json_file(args.recommend, "--recommend"),
+               "whatif": _json_file(args.whatif, "--whatif")}
+    if args.reference:
+        snapshot = load_reference(task)
+        if snapshot is None:
+            raise ValueError(f"No reference snapshot for '{task}' at {reference_path(task)}.")
+        records, options["note"] = snapshot.records, snapshot.label
+    else:
+        records, _ = latest_comparison(Store(), task)
+        if not records:
+            raise ValueError(f"No results for '{task}' yet: run a comparison first (python -m engine run --task "
+                             f"{task} --models ...), or pass --reference for the bundled reference results.")
+    if out.suffix.lower() == ".pdf":
+        data = brief_pdf(records, paper=args.paper, **options)
+    else:
+        data = brief_html(records, **options).encode("utf-8")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    print(out)
+    return 0
+
+
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    """Write the task's latest comparison as a reference snapshot (assets/reference/<task>.json)."""
+    from engine.reference import latest_comparison, machine_from, reference_path, write_reference
+    from engine.registry import get_task
+    from engine.store import Store
+
+    task = get_task(args.task).id
+    records, command = latest_comparison(Store(), task)
+    if not records:
+        raise ValueError(f"No results for '{task}' to snapshot: run a comparison first "
+                         f"(python -m engine run --task {task} --models ...).")
+    busy = [r.variant for r in records if r.contended]
+    if busy:  # a reference is meant to be clean: say so, the lead decides
+        print(f"warning: measured under CPU contention: {', '.join(busy)}", file=sys.stderr)
+    out = args.out or str(reference_path(task))
+    snapshot = write_reference(out, records, command=args.command or command,
+                               machine=machine_from(records, args.machine_name))
+    print(f"{out}: {len(snapshot.records)} records. {snapshot.label}", file=sys.stderr)
+    print(out)
+    return 0
+
+
 def cmd_trial(args: argparse.Namespace) -> int:
     """Internal: one trial in this process, JSON lines on stdout (see engine.runner)."""
     from engine.trial import TrialSpec, run_trial
@@ -393,6 +468,21 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--until", default="", help="last UTC day, YYYY-MM-DD")
     p.add_argument("--out", default="", help="file to write (default stdout)")
     p.set_defaults(func=cmd_export)
+    p = sub.add_parser("brief", help="a one-page executive briefing of the latest comparison (.pdf or .html)")
+    p.add_argument("--task", required=True)
+    p.add_argument("--out", required=True, help="file to write; its suffix (.pdf or .html) picks the format")
+    p.add_argument("--whatif", default="", help="a what-if result as JSON (assumptions and yearly figures per variant)")
+    p.add_argument("--recommend", default="", help="a recommendation as JSON (recommended, runner_up, reason, "
+                                                   "binding_constraint)")
+    p.add_argument("--reference", action="store_true", help="brief the bundled reference snapshot instead")
+    p.add_argument("--paper", default="A4", help="PDF paper size: A4 or Letter (default A4)")
+    p.set_defaults(func=cmd_brief)
+    p = sub.add_parser("snapshot", help="write the latest comparison as a reference snapshot for fresh installs")
+    p.add_argument("--task", required=True)
+    p.add_argument("--out", default="", help="file to write (default: the reference dir's <task>.json)")
+    p.add_argument("--machine-name", default="", help="how to name the machine (default: CPU model and cores)")
+    p.add_argument("--command", default="", help="the command that produced the figures (default: from the run)")
+    p.set_defaults(func=cmd_snapshot)
     p = sub.add_parser("trial", help=argparse.SUPPRESS)
     p.add_argument("spec")
     p.set_defaults(func=cmd_trial)

@@ -10,6 +10,7 @@ passing flags around:
 - RIGHTSIZE_OFFLINE   "1" (default) never touches a model hub; "0" lets hub ids load online
 - RIGHTSIZE_THREADS   torch threads used by a trial (default: all cores)
 - RIGHTSIZE_NO_WORKER "1" queues jobs without starting a worker (page tests; or run `python -m engine worker`)
+- RIGHTSIZE_REFERENCE_DIR  reference snapshots shown before any live run, <task>.json (default: <repo>/assets/reference)
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Settings:
     offline: bool
     threads: int
     autostart_worker: bool
+    reference_dir: Path
 
 
 def settings() -> Settings:
@@ -43,6 +45,7 @@ def settings() -> Settings:
         offline=os.environ.get("RIGHTSIZE_OFFLINE", "1") != "0",
         threads=int(os.environ.get("RIGHTSIZE_THREADS", "0")) or (os.cpu_count() or 1),
         autostart_worker=not os.environ.get("RIGHTSIZE_NO_WORKER"),
+        reference_dir=Path(os.environ.get("RIGHTSIZE_REFERENCE_DIR", REPO_ROOT / "assets" / "reference")),
     )
 
 

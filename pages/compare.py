@@ -3,8 +3,9 @@ does to its own model (speed-up vs accuracy); when a trained variant's up-front 
 
 import streamlit as st
 
-from app import charts, ui
+from app import ui
 from engine.registry import TASKS
+from engine.report import charts
 from engine.store import Store
 from engine.summary import headline, model_order, paybacks, relative_to_fp32, run_records, runs_with_results
 

@@ -1,8 +1,11 @@
-"""Home: what Rightsize shows, and the latest comparison's headline in four numbers."""
+"""Home: what Rightsize shows, and the latest comparison's headline in four numbers. Before anything has run
+on this machine, the bundled reference results stand in, labelled as measured elsewhere."""
 
 import streamlit as st
 
 from app import ui
+from engine.reference import find_reference
+from engine.registry import TASKS
 from engine.store import Store
 from engine.summary import headline, latest_run_with_results, run_records
 
@@ -19,6 +22,12 @@ st.markdown(
 store = Store()
 run = latest_run_with_results(store, min_ok=2)
 records = run_records(store, run.task, [run.key]) if run else []
+snapshot = None
+if not records:  # live results always win; until there are some, the reference snapshot stands in
+    snapshot, problems = find_reference(TASKS)
+    for problem in problems:
+        st.caption(f":material/error: Reference results could not be read: {problem}")
+    records = snapshot.records if snapshot else []
 st.session_state["home_headline"] = result = headline(records)
 
 if result is None:
@@ -26,47 +35,21 @@ if result is None:
     ui.link_to_page("run")
     st.stop()
 
+if snapshot:
+    st.warning(f"**{snapshot.label}.** Your own figures will replace these after your first run here.",
+               icon=":material/travel_explore:")
+    ui.link_to_page("run", "Run live on this machine")
 st.subheader(result.sentence)
-ref, cand = result.reference, result.candidate
-col1, col2, col3, col4 = st.columns(4)
-col1.metric(
-    "Accuracy kept",
-    f"{result.accuracy_kept_pct:.0f}%",
-    delta=f"{(cand.accuracy - ref.accuracy) * 100:+.1f} points",
-    delta_color="normal",
-    help=f"{cand.variant}: {ui.fmt_accuracy(cand.accuracy, cand.accuracy_ci_low, cand.accuracy_ci_high)} vs "
-    f"{ref.variant}: {ui.fmt_accuracy(ref.accuracy, ref.accuracy_ci_low, ref.accuracy_ci_high)} "
-    f"on {cand.eval_size} test items (95% interval).",
-    border=True,
-)
-col2.metric(
-    "Energy per 1,000 queries",
-    ui.fmt_wh(cand.energy_wh_per_1k),
-    delta=f"{result.energy_pct - 100:+.0f}% vs {ref.model}" if result.energy_pct is not None else None,
-    delta_color="inverse",
-    help=f"{ref.variant}: {ui.fmt_wh(ref.energy_wh_per_1k)}. {cand.energy_method}",
-    border=True,
-)
-col3.metric(
-    "CO2e per 1,000 queries",
-    ui.fmt_g(cand.co2e_g_per_1k),
-    delta=f"{result.co2e_pct - 100:+.0f}% vs {ref.model}" if result.co2e_pct is not None else None,
-    delta_color="inverse",
-    help=f"{ref.variant}: {ui.fmt_g(ref.co2e_g_per_1k)}. Grid: {cand.region} {cand.grid_g_per_kwh} g/kWh "
-    f"({cand.grid_source}).",
-    border=True,
-)
-col4.metric(
-    "Speed-up (median response)",
-    ui.speedup_text(result.speedup),
-    delta=f"{ui.fmt_ms(cand.latency_p50_ms)} vs {ui.fmt_ms(ref.latency_p50_ms)}",
-    delta_color="off",
-    delta_arrow="off",
-    border=True,
-)
+ui.show_headline(result)
 if not result.keeps_accuracy:
     st.warning("No smaller variant kept 95% of the large model's accuracy in this run; shown is the most "
                "accurate one.")
+ref, cand = result.reference, result.candidate
 ui.provenance_caption([ref, cand])
-st.caption(f"From run #{run.key} ({run.n_ok} variants measured). Reference: the largest model at full precision.")
-ui.link_to_page("compare", "See every variant on the Compare page")
+if snapshot:
+    st.caption(f"Compared with the largest model at full precision. Produced with `{snapshot.command}`.")
+    ui.briefing_downloads(records, note=snapshot.label, stem=f"rightsize-briefing-{snapshot.task}-reference")
+else:
+    st.caption(f"From run #{run.key} ({run.n_ok} variants measured). Reference: the largest model at full precision.")
+    ui.briefing_downloads(records, stem=f"rightsize-briefing-{run.task}")
+    ui.link_to_page("compare", "See every variant on the Compare page")

@@ -133,7 +133,8 @@ def show_curves(job_id: int) -> None:
     """Loss and validation accuracy of every variant being trained (distillation, retraining), live."""
     curves = Store().curves(job_id)
     if curves:
-        from app import charts  # altair loads only when there is something to draw: the form opens faster
+        # altair loads only when there is something to draw: the form opens faster
+        from engine.report import charts
 
         cols = st.columns(2, gap="large")
         cols[0].altair_chart(charts.training_chart(curves, "loss"), width="stretch")

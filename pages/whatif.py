@@ -9,7 +9,7 @@ from app import ui
 from engine.carbon import grid_intensity, regions
 from engine.recommend import CONSTRAINT_LABELS, ConstraintError, Constraints, recommend
 from engine.registry import TASKS
-from engine.report import decision_charts
+from engine.report import charts, decision_charts
 from engine.report.decision_tables import (
     COLUMN_TITLES,
     SCENARIO_KEYS,
@@ -32,11 +32,6 @@ from engine.report.decision_tables import (
 from engine.store import Store
 from engine.summary import fmt_queries, latest_variants, model_order
 from engine.whatif import DEFAULTS, EPA_SOURCE, NoResultsError, Scenario, ScenarioError, project
-
-try:  # the charts move to engine/report/charts.py (no streamlit); either location works
-    from engine.report import charts
-except ImportError:
-    from app import charts
 
 KEY = {name: f"whatif_{name}" for name in SCENARIO_KEYS if name != "variants"}
 SAVED = "whatif_saved_query"  # not a widget key: the scenario survives a visit to another page

@@ -169,8 +169,34 @@ def records() -> Callable[..., TrialRecord]:
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory, monkeypatch) -> None:
-    """No test writes to the developer's .rightsize: each gets its own home (the store fixture may narrow it)."""
-    monkeypatch.setenv("RIGHTSIZE_HOME", str(tmp_path_factory.mktemp("home")))
+    """No test writes to the developer's .rightsize: each gets its own home (the store fixture may narrow it).
+    No test sees the repository's reference snapshots either (the `reference` fixture provides one)."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("RIGHTSIZE_HOME", str(home))
+    monkeypatch.setenv("RIGHTSIZE_REFERENCE_DIR", str(home / "no-reference"))
+
+
+REFERENCE_MACHINE = {"name": "a quiet 8-core test workstation", "cpu": "AMD EPYC 9R14 (test fixture)", "cores": 8}
+
+
+def write_snapshot(directory: Path, task: str = "sentiment") -> Path:
+    """A small reference snapshot (<directory>/<task>.json) built from make_record."""
+    from engine.reference import write_reference
+
+    records = [make_record(m, t, job_id=7, started_at="2025-05-20T08:00:00+00:00", task=task)
+               for m in ("minilm-l6", "mpnet-base") for t in ("fp32", "int8-dynamic")]
+    path = directory / f"{task}.json"
+    write_reference(path, records, command="python -m engine run --task sentiment --models minilm-l6,mpnet-base "
+                    "--techniques fp32,int8-dynamic", machine=REFERENCE_MACHINE)
+    return path
+
+
+@pytest.fixture
+def reference(tmp_path, monkeypatch) -> Path:
+    """A reference snapshot in a temp folder that the app reads (RIGHTSIZE_REFERENCE_DIR); returns its path."""
+    directory = tmp_path / "reference"
+    monkeypatch.setenv("RIGHTSIZE_REFERENCE_DIR", str(directory))
+    return write_snapshot(directory)
 
 
 @pytest.fixture

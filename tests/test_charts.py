@@ -1,9 +1,9 @@
-"""app.charts: specs, the frontier layer, tooltips with provenance, one colour per model everywhere."""
+"""engine.report.charts: specs, the frontier layer, tooltips with provenance, one colour per model everywhere."""
 
 import pytest
 
-from app import charts
-from app.ui import PALETTE, model_colors
+from engine.report import charts
+from engine.report.colors import PALETTE, model_colors
 from engine.summary import model_order, paybacks, relative_to_fp32
 
 LADDER = ("minilm-l3", "minilm-l6", "mpnet-base")

@@ -61,7 +61,7 @@ def test_the_csv_has_every_year_the_creation_and_the_total():
 def test_the_highlight_reuses_the_charts_axes():
     import altair as alt
 
-    from app.charts import accuracy_energy_chart
+    from engine.report.charts import accuracy_energy_chart
 
     records = ladder(make_record("vader", "fp32"))  # a 700x energy spread: a log energy axis
     chart = highlight_choices(accuracy_energy_chart(records), [(records[1], "recommended"), (None, "runner-up")],

@@ -23,7 +23,7 @@ def chart_models(at: AppTest) -> set[str]:
 
 
 def chart_spec(at: AppTest, description: str) -> dict:
-    """The chart whose top-level description (set by app.charts) matches."""
+    """The chart whose top-level description (set by engine.report.charts) matches."""
     for el in at.get("vega_lite_chart"):
         spec = json.loads(el.proto.spec)
         if spec.get("description") == description:
@@ -121,6 +121,6 @@ def test_the_csv_keeps_steps_and_details_as_json(store, trained):
 
     record = trained("minilm-l6", "layer-drop:keep=3+distill:teacher=mpnet-base,epochs=2+onnx-int8", 3.0)
     row = full_table([record]).iloc[0]
-    assert json.loads(row["steps"])[1] == {"name": "distill", "params": {"teacher": "mpnet-base", "epochs": 2}}
+    assert json.loads(row["steps"])[1] == {"name": "distill", "params": {"teacher": "mpnet-base", "epochs": 2, "transfer": 0}}
     assert json.loads(row["details"])["distill"]["upfront_energy_wh"] == 3.0
     assert row["upfront_energy_wh"] == 3.0

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 import altair as alt
 import pandas as pd
 
-from app.ui import model_colors
 from engine.record import TrialRecord
 from engine.registry import TECHNIQUES
+from engine.report.colors import model_colors
 from engine.summary import (
     Payback,
     Relative,
