@@ -30,7 +30,7 @@ from engine.report.decision_tables import (
     variant_key,
 )
 from engine.store import Store
-from engine.summary import fmt_queries, latest_variants, model_order
+from engine.summary import fmt_queries, headline, latest_variants, model_order
 from engine.whatif import DEFAULTS, EPA_SOURCE, NoResultsError, Scenario, ScenarioError, project
 
 KEY = {name: f"whatif_{name}" for name in SCENARIO_KEYS if name != "variants"}
@@ -268,3 +268,7 @@ cols[0].download_button("Download projection (CSV)", projection_csv(projection).
 cols[1].download_button("Download projection (JSON)", projection_json(projection).encode(),
                         file_name=f"{name}.json", mime="application/json", icon=":material/download:",
                         key="whatif_json")
+if headline(chosen_records) is not None:  # a briefing needs a verdict: two variants with an accuracy
+    st.caption("The one-page briefing for executives, with this scenario and this recommendation:")
+    ui.briefing_downloads(chosen_records, stem=f"rightsize-briefing-{task}-whatif", recommendation=advice,
+                          whatif=projection)
