@@ -2,7 +2,7 @@
 
     taskset -c 0 env RIGHTSIZE_THREADS=1 .venv/bin/python bench/variants.py \\
         [--models minilm-l3,minilm-l6,mpnet-base] [--techniques fp32,onnx-int8,...] \\
-        [--repeats 3] [--timed 100] [--eval-size 1000] [--out bench-variants.json]
+        [--repeats 3] [--timed 100] [--eval-size 1000] [--out bench-variants.json] [--build-threads 2]
 
 Per model, every variant is built first (a pipeline reuses the variant built for its longest prefix, so
 "layer-drop:keep=3+distill+onnx-int8" trains once with "layer-drop:keep=3+distill"); then each repeat times
@@ -162,6 +162,8 @@ def main() -> None:
     parser.add_argument("--eval-size", type=int, default=1000)
     parser.add_argument("--teacher", default="mpnet-base")
     parser.add_argument("--out", default="", help="write every figure as JSON here")
+    parser.add_argument("--build-threads", type=int, default=0,
+                        help="torch threads while building (training); timing always uses RIGHTSIZE_THREADS")
     args = parser.parse_args()
 
     apply_offline_env()
@@ -173,7 +175,9 @@ def main() -> None:
     results, checks, teacher_accuracy = [], [], None
     for model in args.models.split(","):
         specs = list(split_techniques(args.techniques)) if args.techniques else PLAN[model]
+        torch.set_num_threads(args.build_threads or settings().threads)
         variants, rows = build_all(model, specs, texts, labels)
+        torch.set_num_threads(settings().threads)
         rows_out = report(model, rows, time_all(variants, timed, args.repeats))
         if model == args.teacher and "fp32" in rows:
             teacher_accuracy = rows["fp32"]["accuracy"]
