@@ -350,12 +350,23 @@ def cmd_brief(args: argparse.Namespace) -> int:
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
     """Write the task's latest comparison as a reference snapshot (assets/reference/<task>.json)."""
-    from engine.reference import latest_comparison, machine_from, reference_path, write_reference
+    from engine.reference import command_of, latest_comparison, machine_from, reference_path, write_reference
     from engine.registry import get_task
     from engine.store import Store
 
     task = get_task(args.task).id
-    records, command = latest_comparison(Store(), task)
+    store = Store()
+    if args.jobs:  # several runs in one snapshot, e.g. a comparison and a distillation
+        ids = [int(j) for j in _csv(args.jobs) if j.isdigit()]
+        jobs = {j.id: j for j in store.jobs(task=task, limit=10_000) if j.id in ids}
+        missing = sorted(set(ids) - set(jobs)) or [j for j in _csv(args.jobs) if not j.isdigit()]
+        if missing:
+            raise ValueError(f"--jobs: no run {', '.join(map(str, missing))} for task '{task}' "
+                             "(python -m engine export --task ... lists runs by job_id).")
+        records = store.trials(task=task, job_ids=ids)
+        command = " && ".join(command_of(jobs[i].spec) for i in ids)
+    else:
+        records, command = latest_comparison(store, task)
     if not records:
         raise ValueError(f"No results for '{task}' to snapshot: run a comparison first "
                          f"(python -m engine run --task {task} --models ...).")
@@ -482,6 +493,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="", help="file to write (default: the reference dir's <task>.json)")
     p.add_argument("--machine-name", default="", help="how to name the machine (default: CPU model and cores)")
     p.add_argument("--command", default="", help="the command that produced the figures (default: from the run)")
+    p.add_argument("--jobs", default="", help="comma-separated run ids to include (default: the latest comparison)")
     p.set_defaults(func=cmd_snapshot)
     p = sub.add_parser("trial", help=argparse.SUPPRESS)
     p.add_argument("spec")

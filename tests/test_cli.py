@@ -252,3 +252,18 @@ def test_snapshot_writes_the_latest_comparison_and_brief_reads_it_back(capsys, s
 def test_snapshot_without_results_exits_2(capsys, store):
     code, _, err = run(capsys, "snapshot", "--task", "sentiment")
     assert code == 2 and "No results for 'sentiment' to snapshot" in err
+
+
+def test_snapshot_of_several_runs_keeps_every_record_and_command(capsys, seeded, tmp_path, monkeypatch):
+    from engine.reference import load_reference
+    from engine.store import Store
+
+    monkeypatch.setenv("RIGHTSIZE_REFERENCE_DIR", str(tmp_path / "ref"))
+    jobs = f"{seeded['older']},{seeded['latest']}"
+    code, _, err = run(capsys, "snapshot", "--task", "sentiment", "--jobs", jobs)
+    assert code == 0, err
+    snapshot = load_reference("sentiment")
+    assert snapshot.records == Store().trials(task="sentiment", job_ids=[seeded["older"], seeded["latest"]])
+    assert snapshot.command.count("python -m engine run") == 2 and " && " in snapshot.command
+    code, _, err = run(capsys, "snapshot", "--task", "sentiment", "--jobs", "999")
+    assert code == 2 and "no run 999" in err
