@@ -141,7 +141,7 @@ def briefing_downloads(records: Sequence[TrialRecord], note: str = "", stem: str
 
     records = list(records)
     options = {"note": note, "recommendation": recommendation, "whatif": whatif}
-    cols = st.columns([1, 1, 3])
+    cols = st.columns([2, 2, 3])  # wide enough for the whole labels
     cols[0].download_button("Download briefing (PDF)", data=lambda: brief_pdf(records, **options),
                             file_name=f"{stem}.pdf", mime="application/pdf", on_click="ignore",
                             icon=":material/picture_as_pdf:", key=f"{stem}_pdf")

@@ -524,6 +524,7 @@ def _scenario_flags(p: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("fontTools").setLevel(logging.WARNING)  # the PDF's font subsetting logs every glyph
     args = parser().parse_args(argv)
     try:
         return args.func(args)

@@ -8,6 +8,7 @@ import streamlit as st
 from app import ui
 from engine.carbon import grid_intensity, regions
 from engine.recommend import CONSTRAINT_LABELS, ConstraintError, Constraints, recommend
+from engine.reference import find_reference
 from engine.registry import TASKS
 from engine.report import charts, decision_charts
 from engine.report.decision_tables import (
@@ -43,12 +44,18 @@ st.caption("How much energy, CO2e and money each measured variant would use serv
 
 store = Store()
 records = store.trials()
+snapshot = None
+if not any(r.status == "ok" for r in records):  # a fresh install: the reference results stand in, labelled
+    snapshot, _ = find_reference(TASKS)
+    records = snapshot.records if snapshot else []
 ok_tasks = {r.task for r in records if r.status == "ok"}
 tasks = [t for t in TASKS if t in ok_tasks] + sorted(ok_tasks - set(TASKS))
 if not tasks:
     st.info("No results yet. Measure some variants on the **Run** page first; the what-if projects them.")
     ui.link_to_page("run")
     st.stop()
+if snapshot:
+    st.warning(f"**{snapshot.label}.** Projected from these until you measure here.", icon=":material/travel_explore:")
 
 # ------------------------------------------------------------------ the scenario: the page address, else defaults
 if KEY["pue"] not in st.session_state:  # the first view in this session, or back from another page

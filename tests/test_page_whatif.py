@@ -132,6 +132,13 @@ def test_an_empty_store_points_to_run(store):
     assert not at.get("vega_lite_chart")
 
 
+def test_a_fresh_install_projects_the_reference_results_labelled(store, reference):
+    at = open_page()
+    assert not at.exception
+    assert any("Reference results measured on" in w.value and "not this machine" in w.value for w in at.warning)
+    assert at.get("vega_lite_chart") and not any("No results yet" in i.value for i in at.info)
+
+
 def test_exports_hold_the_projection(store, seeded, downloads):
     at = open_page({"region": "DEU"})
     assert not at.exception

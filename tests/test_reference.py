@@ -90,3 +90,19 @@ def test_command_of_a_stored_run_spec():
     assert command_of(spec) == ("python -m engine run --task sentiment --models minilm-l6 --techniques "
                                 "fp32,prune-structured:keep=0.5 --eval-size 300 --region FRA --test-set "
                                 "movie-reviews --seed 0")
+
+
+def test_the_shipped_snapshot_is_valid_clean_and_gives_a_verdict():
+    """assets/reference/sentiment.json: produced by the engine (bench run + snapshot), read as Home reads it."""
+    from pathlib import Path
+
+    from engine.summary import headline
+
+    snapshot = load_reference("sentiment", Path(__file__).resolve().parents[1] / "assets" / "reference")
+    assert snapshot is not None and "not this machine" in snapshot.label
+    ok = [r for r in snapshot.records if r.status == "ok"]
+    assert {r.model for r in ok} >= {"minilm-l3", "minilm-l6", "mpnet-base"} and len(ok) >= 6
+    assert not any(r.contended for r in ok)  # a reference must be measured on a quiet machine
+    assert all(r.energy_method.startswith(("estimated", "measured", "partly")) and r.hardware for r in ok)
+    assert headline(snapshot.records) is not None
+    assert snapshot.command.startswith("python -m engine run --task sentiment")

@@ -102,8 +102,9 @@ def build_briefing(records: Sequence[TrialRecord], *, recommendation: Any = None
     task = TASKS[cand.task].title if cand.task in TASKS else cand.task
     if whatif is None:  # a briefing always scales up: the default scenario, said to be one, when none was given
         whatif = default_projection(records)
-        note = " ".join(filter(None, (note, "Yearly figures use the default what-if scenario (its sources below); "
-                                            "set your own on the What-if page.")))
+        note = " ".join(filter(None, (note.rstrip(". ") + "." if note else "",
+                                      "Yearly figures use the default what-if scenario (its sources below); "
+                                      "set your own on the What-if page.")))
     prov = provenance(records)
     when = prov.first if prov.first == prov.last else f"{prov.first} to {prov.last}"
     return Briefing(
