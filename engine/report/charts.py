@@ -140,7 +140,8 @@ def _color(domain: Sequence[str], legend: bool = True, orient: str = "bottom") -
     )
 
 
-def _style(chart: alt.TopLevelMixin, title: str, subtitle: Sequence[str] = ()) -> alt.TopLevelMixin:
+def _style(chart: alt.TopLevelMixin, title: str, subtitle: Sequence[str] = (),
+           legend_label_limit: int | None = None) -> alt.TopLevelMixin:
     """Title, readable fonts for a projector, and fit-x sizing: the width follows the page column and
     `height` is the plot's own height (Streamlit's default "fit" would squeeze legends into it)."""
     return (
@@ -150,7 +151,8 @@ def _style(chart: alt.TopLevelMixin, title: str, subtitle: Sequence[str] = ()) -
             autosize=alt.AutoSizeParams(type="fit-x", contains="padding"),
         )
         .configure_axis(labelFontSize=LABEL_FONT, titleFontSize=LABEL_FONT, labelLimit=260)
-        .configure_legend(labelFontSize=LABEL_FONT, titleFontSize=LABEL_FONT)
+        .configure_legend(labelFontSize=LABEL_FONT, titleFontSize=LABEL_FONT,
+                          labelLimit=legend_label_limit or alt.Undefined)
     )
 
 

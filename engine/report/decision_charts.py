@@ -11,12 +11,12 @@ import altair as alt
 import pandas as pd
 
 from engine.record import TrialRecord
+from engine.report import charts
 from engine.report.colors import model_colors
 from engine.summary import short_technique
 from engine.whatif import Projection
 
-LABEL_FONT = 13
-TITLE_FONT = 16
+LABEL_FONT = charts.LABEL_FONT
 HIGHLIGHT = "recommendation-highlight"  # the layer's description, so tests and pages can find it
 # role -> (ring colour, dash, label); the recommended ring is solid, the others dashed
 ROLES = {
@@ -40,17 +40,8 @@ def _color(domain: Sequence[str], legend: bool = True) -> alt.Color:
 
 
 def _style(chart: alt.TopLevelMixin, title: str, subtitle: Sequence[str] = ()) -> alt.TopLevelMixin:
-    """The same look as the Compare page's charts: title and subtitle, projector-sized fonts, width that
-    follows the page column."""
-    return (
-        chart.properties(
-            title=alt.TitleParams(title, subtitle=list(subtitle) or alt.Undefined, fontSize=TITLE_FONT,
-                                  subtitleFontSize=LABEL_FONT - 1, subtitleColor="#555555", anchor="start"),
-            autosize=alt.AutoSizeParams(type="fit-x", contains="padding"),
-        )
-        .configure_axis(labelFontSize=LABEL_FONT, titleFontSize=LABEL_FONT, labelLimit=260)
-        .configure_legend(labelFontSize=LABEL_FONT, titleFontSize=LABEL_FONT, labelLimit=320)
-    )
+    """The Compare page's look, with room for long variant names in legends."""
+    return charts._style(chart, title, subtitle, legend_label_limit=320)
 
 
 # --------------------------------------------------------------------------------------------- recommendation

@@ -324,18 +324,24 @@ def teacher_logits_path(task_id: str, teacher: str, splits: Any) -> Path:
     return settings().cache_dir / "teacher-logits" / task_id / f"{safe}-{key}.safetensors"
 
 
-def read_teacher_logits(task_id: str, teacher: str, splits: Any) -> tuple[torch.Tensor, dict[str, Any]] | None:
+def _read_logits(path: Path) -> tuple[torch.Tensor, dict[str, Any]] | None:
+    """Cached logits and their metadata; None when missing, corrupt or foreign (they are then recomputed)."""
     from safetensors import safe_open
 
-    path = teacher_logits_path(task_id, teacher, splits)
     if not path.is_file():
         return None
     try:
         with safe_open(str(path), framework="pt") as f:
-            logits = f.get_tensor("logits")
-            meta = {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
-    except Exception:  # a corrupt or foreign file: recompute and overwrite it
+            return f.get_tensor("logits"), {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
+    except Exception:
         return None
+
+
+def read_teacher_logits(task_id: str, teacher: str, splits: Any) -> tuple[torch.Tensor, dict[str, Any]] | None:
+    cached = _read_logits(teacher_logits_path(task_id, teacher, splits))
+    if cached is None:
+        return None
+    logits, meta = cached
     if logits.shape[0] != len(splits.train) or not {"seconds", "load_s", "energy_wh", "train_accuracy"} <= meta.keys():
         return None
     return logits, meta
@@ -397,17 +403,10 @@ def transfer_logits_path(task_id: str, teacher: str, splits: Any) -> Path:
 def read_transfer_logits(task_id: str, teacher: str, splits: Any,
                          size: int) -> tuple[torch.Tensor, dict[str, Any]] | None:
     """The cached answers on the first `size` transfer sentences, charged their share of the pass's cost."""
-    from safetensors import safe_open
-
-    path = transfer_logits_path(task_id, teacher, splits)
-    if not path.is_file():
+    found = _read_logits(transfer_logits_path(task_id, teacher, splits))
+    if found is None:
         return None
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            logits = f.get_tensor("logits")
-            meta = {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
-    except Exception:  # a corrupt or foreign file: recompute and overwrite it
-        return None
+    logits, meta = found
     cached = logits.shape[0]
     if cached < size or meta.get("texts_hash") != _texts_hash(transfer_set(task_id).texts[:cached]):
         return None  # too few, or the transfer set changed since
