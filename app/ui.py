@@ -13,16 +13,8 @@ from streamlit.errors import StreamlitAPIException
 
 from engine.record import TrialRecord
 from engine.registry import MODELS, TASKS, TECHNIQUES, ParamSpec, TechniqueSpec
-from engine.report.colors import model_colors
-from engine.report.fmt import (  # noqa: F401  (re-exported: pages call ui.fmt_*)
-    fmt_accuracy,
-    fmt_g,
-    fmt_mb,
-    fmt_ms,
-    fmt_wh,
-    speedup_text,
-)
-from engine.summary import Headline, Payback, fmt_queries, model_order, provenance, search_rows, tried_lines
+from engine.report.fmt import fmt_accuracy, fmt_g, fmt_ms, fmt_wh, speedup_text
+from engine.summary import Headline, Payback, fmt_queries, provenance, search_rows, tried_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = {  # name -> (file under pages/, title, icon)
@@ -50,13 +42,6 @@ def link_to_page(name: str, label: str | None = None) -> None:
         st.page_link(page_path(name), label=label or title, icon=icon)
     except StreamlitAPIException:
         st.caption(f"{label + ': o' if label else 'O'}pen **{title}** from the navigation menu.")
-
-
-# --------------------------------------------------------------------------------------------- colours
-
-
-def task_model_colors(task_id: str | None, records: Iterable[TrialRecord] = ()) -> dict[str, str]:
-    return model_colors(model_order(task_id, records))
 
 
 # --------------------------------------------------------------------------------------------- formatting

@@ -133,11 +133,7 @@ def rank_key(r: TrialRecord) -> tuple:
 def recommend(records: Iterable[TrialRecord], constraints: Constraints, task: str | None = None) -> Recommendation:
     """The leanest variant meeting every constraint (see the module docstring for the exact rules)."""
     constraints = constraints.validated()
-    records = list(records)
-    tasks = sorted({r.task for r in records if r.status == "ok"})
-    if task is None and len(tasks) > 1:
-        raise ConstraintError(f"The records hold several tasks ({', '.join(tasks)}); pick one.")
-    latest = latest_variants(records, task)
+    latest = latest_variants(records, task, mixed_tasks=ConstraintError)
     candidates = [r for r in latest if r.accuracy is not None and r.energy_wh_per_1k is not None]
     unranked = [(r.variant, "accuracy not measured" if r.accuracy is None else "energy per query not measured")
                 for r in latest if r not in candidates]

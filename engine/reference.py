@@ -188,7 +188,7 @@ def latest_comparison(store: Store, task: str) -> tuple[list[TrialRecord], str]:
     run = latest_run_with_results(store, task, min_ok=MIN_OK)
     if run is None:
         return [], ""
-    job = next((j for j in store.jobs(task=task, limit=10_000) if j.id == run.key), None)
+    job = store.job(run.key)
     return run_records(store, task, [run.key]), command_of(job.spec) if job else ""
 
 

@@ -24,12 +24,18 @@ def ok_records(records: Iterable[TrialRecord], *fields: str) -> list[TrialRecord
     return [r for r in records if r.status == "ok" and all(getattr(r, f) is not None for f in fields)]
 
 
-def latest_variants(records: Iterable[TrialRecord], task: str | None = None) -> list[TrialRecord]:
+def latest_variants(records: Iterable[TrialRecord], task: str | None = None,
+                    mixed_tasks: type[ValueError] = ValueError) -> list[TrialRecord]:
     """The newest ok record of each (model, technique) — of `task` if given — in the task's model order
     (smallest to largest), techniques in the order first seen. What-if projections and recommendations use
-    these: one current figure per variant, not every repeat."""
+    these: one current figure per variant, not every repeat. Without `task` the ok records must be of one task
+    (else `mixed_tasks`, the caller's ValueError)."""
+    ok = ok_records(records)
+    tasks = sorted({r.task for r in ok})
+    if task is None and len(tasks) > 1:
+        raise mixed_tasks(f"The records hold several tasks ({', '.join(tasks)}); pick one.")
     latest: dict[tuple[str, str], TrialRecord] = {}
-    for r in ok_records(records):
+    for r in ok:
         if task and r.task != task:
             continue
         key = (r.model, r.technique)

@@ -477,11 +477,7 @@ def project(records: Iterable[TrialRecord], scenario: Scenario, task: str | None
     of the largest model among all the task's variants (engine.summary.pick_reference), whichever variants the
     scenario selects. NoResultsError when nothing can be projected; ScenarioError for bad input."""
     scenario = scenario.validated()
-    records = list(records)
-    tasks = sorted({r.task for r in records if r.status == "ok"})
-    if task is None and len(tasks) > 1:
-        raise ScenarioError(f"The records hold several tasks ({', '.join(tasks)}); pick one.")
-    latest = latest_variants(records, task)
+    latest = latest_variants(records, task, mixed_tasks=ScenarioError)
     if not latest:
         raise NoResultsError(f"No successful trials{f' for task {task!r}' if task else ''} to project: "
                              "run some first (python -m engine run ...).")

@@ -6,7 +6,7 @@ share it."""
 import streamlit as st
 
 from app import ui
-from engine.carbon import grid_intensity, regions
+from engine.carbon import regions
 from engine.recommend import CONSTRAINT_LABELS, ConstraintError, Constraints, recommend
 from engine.reference import find_reference
 from engine.registry import TASKS
@@ -144,9 +144,12 @@ address = {"task": task, **scenario.to_query()}
 if st.query_params.to_dict() != address:
     st.query_params.from_dict(address)  # a copied link reproduces this scenario
 st.session_state[SAVED] = address
-grid = grid_intensity(scenario.region)
+grid = projection.grid
 st.caption(f":material/bolt: Grid: **{grid.label}** (grams of CO2e per kWh, data year {grid.year}). "
            f"Source: {grid.source}.")
+chosen_records = [v.record for v in projection.variants]
+ui.provenance_caption(chosen_records)  # the per-query figures behind every projection: where, how, how sure
+ui.warn_contended(chosen_records)
 
 # ------------------------------------------------------------------ one variant against the baseline
 base = projection.baseline
@@ -213,7 +216,6 @@ max_p95_ms = cols[2].number_input("p95 latency limit (ms)", value=None, step=5.0
 max_usd = cols[3].number_input("Annual budget (USD)", value=None, step=100.0, key="whatif_max_annual_usd",
                                placeholder="no limit", help="Year-1 cost (electricity + machine time) under the "
                                "scenario above. Empty: no limit.")
-chosen_records = [v.record for v in projection.variants]
 try:
     constraints = Constraints(min_accuracy=floor / 100.0 if kind == "abs" and floor is not None else None,
                               min_accuracy_pct=floor if kind == "pct" else None, max_p95_ms=max_p95_ms,
@@ -256,7 +258,7 @@ if paybacks:
             cols[1].metric("Up-front CO2e", co2e_mass(item.upfront_co2e_t), help=f"On {grid.label}.")
             cols[2].metric("Saving per 1,000 queries",
                            "none" if not item.saving_wh_per_1k or item.saving_wh_per_1k <= 0
-                           else amount(item.saving_wh_per_1k, "Wh"), help=f"Against {item.vs}, as measured.")
+                           else amount(item.saving_wh_per_1k, "Wh"), help=f"Against {item.vs}, per 1,000 queries as stored (see how above).")
             cols[3].metric("Break-even", fmt_queries(item.break_even_queries),
                            help=f"Date: {item.break_even_date or 'never'}")
             st.caption(item.sentence)

@@ -19,6 +19,24 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-b
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = ROOT / "test-artifacts"
 START_TIMEOUT_S = 120
+PAGE_TIMEOUT_MS = 60_000  # a busy 2-core machine can take seconds to render a page
+
+
+@contextmanager
+def browser_page(width: int = 1600, height: int = 1000) -> Iterator:
+    """A page in Debian's headless chromium, with patient timeouts; closed afterwards."""
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.set_default_timeout(PAGE_TIMEOUT_MS)
+            expect.set_options(timeout=PAGE_TIMEOUT_MS)
+            yield page
+        finally:
+            browser.close()
 
 
 def free_port() -> int:

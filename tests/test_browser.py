@@ -8,7 +8,7 @@ import re
 import shutil
 
 import pytest
-from browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, running_server
+from browser_support import ARTIFACTS, browser_page, running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -31,14 +31,7 @@ def remove_choice(page, label_start: str) -> None:
 
 @pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is installed by ./scripts/setup.sh --browser")
 def test_run_a_trial_and_see_it_compared(server):
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1600, "height": 1000})
-        page.set_default_timeout(60_000)
-        expect.set_options(timeout=60_000)  # a busy 2-core machine can take seconds to render a page
+    with browser_page() as page:
         page.goto(server)
         expect(page.get_by_text("Rightsize").first).to_be_visible()
 
@@ -62,4 +55,3 @@ def test_run_a_trial_and_see_it_compared(server):
         expect(charts).to_have_count(4)
         expect(page.get_by_text("minilm-l3").first).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "compare-page.png"), full_page=True)
-        browser.close()

@@ -6,7 +6,7 @@ import re
 import shutil
 
 import pytest
-from browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, running_server
+from browser_support import ARTIFACTS, browser_page, running_server
 from conftest import seed_run
 
 from engine.store import Store
@@ -32,14 +32,7 @@ def metric_value(page, label: str):
 
 @pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is installed by ./scripts/setup.sh --browser")
 def test_another_grid_changes_co2e_not_energy(seeded_server):
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1600, "height": 1000})
-        page.set_default_timeout(60_000)
-        expect.set_options(timeout=60_000)  # a busy 2-core machine can take seconds to render a page
+    with browser_page() as page:
         page.goto(seeded_server)
         page.get_by_test_id("stSidebarNavItems").get_by_role("link", name="What-if").click()
 
@@ -57,4 +50,3 @@ def test_another_grid_changes_co2e_not_energy(seeded_server):
         expect(metric_value(page, ENERGY)).to_have_text(energy)
         expect(page).to_have_url(re.compile(r"region=NOR"))
         page.screenshot(path=str(ARTIFACTS / "whatif-page.png"), full_page=True)
-        browser.close()

@@ -96,31 +96,39 @@ def head_path(task_id: str, model_id: str) -> Path:
     return settings().cache_dir / "heads" / task_id / f"{safe}.safetensors"
 
 
-def save_head(path: Path, head: torch.nn.Linear, info: dict[str, Any]) -> None:
-    """Write to a temporary file in the same folder, then rename: readers never see a partial file."""
+def save_tensors(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    """Safetensors with JSON metadata, written to a temporary file in the same folder and renamed: readers never
+    see a partial file. World-readable: the cache is shared by the app, the worker and the CLI."""
     from safetensors.torch import save_file
 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        tensors = {
-            "weight": head.weight.detach().float().contiguous(),
-            "bias": head.bias.detach().float().contiguous(),
-        }
-        save_file(tensors, tmp, metadata={k: json.dumps(v) for k, v in info.items()})
+        save_file({k: v.contiguous() for k, v in tensors.items()}, tmp,
+                  metadata={k: json.dumps(v) for k, v in meta.items()})
+        os.chmod(tmp, 0o644)  # mkstemp makes it private
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
 
 
-def read_head(path: Path) -> tuple[torch.nn.Linear, dict[str, Any]]:
+def read_tensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """What save_tensors wrote: the tensors and the decoded metadata."""
     from safetensors import safe_open
 
     with safe_open(str(path), framework="pt") as f:
-        weight, bias = f.get_tensor("weight"), f.get_tensor("bias")
-        info = {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
+        return {k: f.get_tensor(k) for k in f.keys()}, {k: json.loads(v) for k, v in (f.metadata() or {}).items()}  # noqa: SIM118 - safe_open is not iterable
+
+
+def save_head(path: Path, head: torch.nn.Linear, info: dict[str, Any]) -> None:
+    save_tensors(path, {"weight": head.weight.detach().float(), "bias": head.bias.detach().float()}, info)
+
+
+def read_head(path: Path) -> tuple[torch.nn.Linear, dict[str, Any]]:
+    tensors, info = read_tensors(path)
+    weight, bias = tensors["weight"], tensors["bias"]
     head = torch.nn.Linear(weight.shape[1], weight.shape[0])
     with torch.no_grad():
         head.weight.copy_(weight)

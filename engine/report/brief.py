@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,7 +184,9 @@ def kpis(result: Headline) -> tuple[Kpi, ...]:
     both = _context(cand, ref)
     how = energy_how(cand.energy_method)
     grid = f"{cand.region} {cand.grid_g_per_kwh:.0f} g/kWh" if cand.grid_g_per_kwh is not None else cand.region
-    year = cand.grid_source.rpartition("year ")[2] if "year " in cand.grid_source else ""
+    year = match.group(1) if (match := re.search(r"year (\d{4})", cand.grid_source)) else ""
+    # CO2e multiplies the energy by a yearly-average grid factor: never more than partly measured
+    co2e_how = "estimated" if how in ("estimated", "unknown") else "partly measured"
     return (
         Kpi("Accuracy kept", fmt_pct(result.accuracy_kept_pct),
             f"{fmt_accuracy(cand.accuracy)} vs {fmt_accuracy(ref.accuracy)} for {ref.variant}", "measured",
@@ -194,7 +197,8 @@ def kpis(result: Headline) -> tuple[Kpi, ...]:
             how, ENERGY_WORDS[how], both),
         Kpi("CO2e per 1,000 queries", fmt_g(cand.co2e_g_per_1k),
             f"vs {fmt_g(ref.co2e_g_per_1k)} for {ref.variant}{_change(cand.co2e_g_per_1k, ref.co2e_g_per_1k)}",
-            how, f"{how}: energy x grid carbon intensity ({grid}{', ' + year if year else ''})", both),
+            co2e_how, f"{co2e_how}: energy x the grid's yearly average carbon intensity "
+            f"({grid}{', ' + year if year else ''})", both),
         Kpi("Speed-up (median response)", speedup_text(result.speedup),
             f"{fmt_ms(cand.latency_p50_ms)} vs {fmt_ms(ref.latency_p50_ms)} per query", "measured",
             f"measured: median wall-clock time of {cand.latency_n} single queries after warm-up", both),

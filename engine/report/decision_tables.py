@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
+from engine.report.fmt import amount
 from engine.summary import KEEP_ACCURACY
 from engine.whatif import PAYBACK_SEARCH_YEARS, Projection, Scenario, VariantProjection
 
@@ -115,14 +116,6 @@ def plain_reason(model: str, technique: str, reason: str) -> str:
     """The recommender's reason without its leading 'model technique: ' (the page names the variant already)."""
     text = reason.removeprefix(f"{model} {technique}: ")
     return text[:1].upper() + text[1:]
-
-
-def amount(value: float | None, unit: str = "") -> str:
-    """3 significant figures, thousands separated: 0.00123, 4.56, 789, 12,300 (with a unit when given)."""
-    if value is None:
-        return "–"
-    text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
-    return f"{text} {unit}".strip()
 
 
 def energy_amount(kwh: float | None) -> str:

@@ -3,31 +3,32 @@
 from __future__ import annotations
 
 
-def _num(value: float | None, unit: str, digits: int = 3) -> str:
+def amount(value: float | None, unit: str = "", digits: int = 3) -> str:
+    """3 significant figures, thousands separated: 0.00123, 4.56, 789, 12,300 (with a unit when given)."""
     if value is None:
         return "–"
     if value == 0:
-        return f"0 {unit}"
+        return f"0 {unit}".strip()
     text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:.{digits}g}"
     return f"{text} {unit}".strip()
 
 
 def fmt_wh(value: float | None) -> str:
     """Energy per 1,000 queries."""
-    return _num(value, "Wh")
+    return amount(value, "Wh")
 
 
 def fmt_g(value: float | None) -> str:
     """Grams of CO2e per 1,000 queries."""
-    return _num(value, "g")
+    return amount(value, "g")
 
 
 def fmt_ms(value: float | None) -> str:
-    return _num(value, "ms")
+    return amount(value, "ms")
 
 
 def fmt_mb(value: float | None) -> str:
-    return _num(value, "MB")
+    return amount(value, "MB")
 
 
 def fmt_accuracy(acc: float | None, low: float | None = None, high: float | None = None) -> str:

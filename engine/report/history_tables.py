@@ -41,14 +41,6 @@ class Filters:
         return [row for row in rows if not self.machine or machine_name(row.record) == self.machine]
 
 
-def date_bounds(rows: Iterable[StoredTrial], jobs: Iterable[Job] = ()) -> tuple[date, date] | None:
-    """The first and last UTC day with a stored trial or job, for a date-range picker; None when empty."""
-    days = [r.record.started_at[:10] for r in rows if r.record.started_at]
-    days += [j.created_at[:10] for j in jobs if j.created_at]
-    days = sorted(d for d in days if len(d) == 10)
-    return (date.fromisoformat(days[0]), date.fromisoformat(days[-1])) if days else None
-
-
 def choices(rows: Sequence[StoredTrial], task: str = ANY) -> tuple[list[str], list[str]]:
     """The models (the task's ladder order, smallest first) and techniques (first seen) among the rows."""
     records = [r.record for r in rows]

@@ -20,9 +20,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
-import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -38,7 +35,7 @@ from engine.datasets import Texts
 from engine.measure.energy import EnergyMeter
 from engine.models.batching import MAX_LENGTH_TOKENS, length_sorted_batches
 from engine.models.classifier import TextClassifier, load_classifier
-from engine.models.heads import data_fingerprint, task_splits
+from engine.models.heads import data_fingerprint, read_tensors, save_tensors, task_splits
 from engine.registry import get_model, get_task, resolve
 from engine.techniques.base import TechniqueContext
 
@@ -326,13 +323,11 @@ def teacher_logits_path(task_id: str, teacher: str, splits: Any) -> Path:
 
 def _read_logits(path: Path) -> tuple[torch.Tensor, dict[str, Any]] | None:
     """Cached logits and their metadata; None when missing, corrupt or foreign (they are then recomputed)."""
-    from safetensors import safe_open
-
     if not path.is_file():
         return None
     try:
-        with safe_open(str(path), framework="pt") as f:
-            return f.get_tensor("logits"), {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
+        tensors, meta = read_tensors(path)
+        return tensors["logits"], meta
     except Exception:
         return None
 
@@ -389,7 +384,7 @@ def compute_teacher_logits(task_id: str, teacher: str, splits: Any, region: str,
     logits, meta = labeller.label(train.texts, "training sentences", progress)
     agree = (logits.argmax(dim=-1) == torch.tensor(train.labels)).float().mean().item()
     meta.update(train_accuracy=round(agree, 4), data=train.source)
-    _save_logits(teacher_logits_path(task_id, teacher, splits), logits, meta)
+    save_tensors(teacher_logits_path(task_id, teacher, splits), {"logits": logits}, meta)
     return logits, meta
 
 
@@ -400,44 +395,40 @@ def transfer_logits_path(task_id: str, teacher: str, splits: Any) -> Path:
     return path.with_name(path.stem + "-transfer" + path.suffix)
 
 
+def _transfer_cache(task_id: str, teacher: str, splits: Any) -> tuple[torch.Tensor, dict[str, Any]] | None:
+    """The cached answers on a prefix of the current transfer set (None if absent or the set changed since)."""
+    found = _read_logits(transfer_logits_path(task_id, teacher, splits))
+    if found is None or found[1].get("texts_hash") != _texts_hash(transfer_set(task_id).texts[: found[0].shape[0]]):
+        return None
+    return found
+
+
 def read_transfer_logits(task_id: str, teacher: str, splits: Any,
                          size: int) -> tuple[torch.Tensor, dict[str, Any]] | None:
     """The cached answers on the first `size` transfer sentences, charged their share of the pass's cost."""
-    found = _read_logits(transfer_logits_path(task_id, teacher, splits))
-    if found is None:
+    found = _transfer_cache(task_id, teacher, splits)
+    if found is None or found[0].shape[0] < size:
         return None
     logits, meta = found
-    cached = logits.shape[0]
-    if cached < size or meta.get("texts_hash") != _texts_hash(transfer_set(task_id).texts[:cached]):
-        return None  # too few, or the transfer set changed since
-    share = size / cached
+    share = size / logits.shape[0]
     return logits[:size], {**meta, "seconds": meta["seconds"] * share, "energy_wh": meta["energy_wh"] * share,
                            "sentences": size}
 
 
 def compute_transfer_logits(task_id: str, teacher: str, splits: Any, texts: Texts, labeller: _Teacher,
                             progress: Progress) -> tuple[torch.Tensor, dict[str, Any]]:
-    logits, meta = labeller.label(texts.texts, "unlabelled sentences", progress)
+    """Label the sentences the cache does not hold yet (a longer prefix extends it) and cache them all."""
+    cached = _transfer_cache(task_id, teacher, splits)
+    done = cached[0].shape[0] if cached else 0
+    logits, meta = labeller.label(texts.texts[done:], "unlabelled sentences", progress)
+    if cached:
+        logits = torch.cat([cached[0], logits])
+        meta.update(seconds=meta["seconds"] + cached[1]["seconds"], energy_wh=meta["energy_wh"] + cached[1]["energy_wh"],
+                    sentences=len(texts))
     meta.update(data=texts.source, texts_hash=_texts_hash(texts.texts))
-    _save_logits(transfer_logits_path(task_id, teacher, splits), logits, meta)
+    save_tensors(transfer_logits_path(task_id, teacher, splits), {"logits": logits}, meta)
     return logits, meta
 
 
 def _texts_hash(texts: Sequence[str]) -> str:
     return hashlib.sha256("\0".join(texts).encode()).hexdigest()[:16]
-
-
-def _save_logits(path: Path, logits: torch.Tensor, meta: dict[str, Any]) -> None:
-    """Write to a temporary file in the same folder, then rename: readers never see a partial file."""
-    from safetensors.torch import save_file
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file({"logits": logits.contiguous()}, tmp, metadata={k: json.dumps(v) for k, v in meta.items()})
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the cache is shared by the app, worker and CLI
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
