@@ -34,7 +34,7 @@ from engine.config import apply_offline_env, settings
 from engine.datasets import movie_review_test
 from engine.measure.contention import ContentionWatch
 from engine.measure.stats import bootstrap_accuracy
-from engine.models.classifier import load_classifier
+from engine.tasks import load_model
 from engine.techniques import TechniqueContext, compress
 from engine.techniques.spec import split_techniques
 
@@ -53,7 +53,7 @@ TARGET_DROP_PTS, TARGET_SPEEDUP = 1.0, 4.0
 
 
 def build_all(model: str, specs: list[str], texts: list[str], labels: np.ndarray) -> tuple[dict, dict]:
-    base = load_classifier("sentiment", model)
+    base = load_model("sentiment", model)
     variants, rows = {}, {}
     for spec in specs:
         steps = spec.split("+")
@@ -182,7 +182,7 @@ def main() -> None:
         if model == args.teacher and "fp32" in rows:
             teacher_accuracy = rows["fp32"]["accuracy"]
         elif teacher_accuracy is None and any("distill" in s for s in specs):
-            teacher = load_classifier("sentiment", args.teacher)
+            teacher = load_model("sentiment", args.teacher)
             teacher_accuracy = float(np.mean(np.array(teacher.predict(texts)) == labels))
         results += rows_out
         checks.append(check_targets(model, rows_out, teacher_accuracy))

@@ -22,10 +22,12 @@ class TrialRecord:
     # size
     params_m: float | None = None  # parameters actually counted, millions
     model_size_mb: float | None = None  # serialized weights (state dict) in MB (10^6 bytes)
-    # quality: accuracy on `eval_size` test items, 95% bootstrap percentile interval
-    accuracy: float | None = None
-    accuracy_ci_low: float | None = None
-    accuracy_ci_high: float | None = None
+    # quality: the task's metric (registry METRICS) on `eval_size` test items, 95% bootstrap percentile interval
+    metric: str = "accuracy"
+    quality: float | None = None
+    quality_ci_low: float | None = None
+    quality_ci_high: float | None = None
+    quality_extras: dict[str, Any] = field(default_factory=dict)  # per-class F1, confusion matrix, accuracy, ...
     eval_size: int = 0
     # speed: batch-1 latency percentiles over `latency_n` single queries after warm-up
     latency_p50_ms: float | None = None
@@ -69,12 +71,30 @@ class TrialRecord:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrialRecord:
+        """A record from its dict, including one written before quality was generic (schema 1: `accuracy`)."""
+        data = upgraded(data)
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
 
     @property
     def variant(self) -> str:
         return f"{self.model} · {self.technique}"
+
+
+# Schema 1 (until 2026-12) scored every task by accuracy in these fields.
+SCHEMA_1_FIELDS = {"accuracy": "quality", "accuracy_ci_low": "quality_ci_low", "accuracy_ci_high": "quality_ci_high"}
+
+
+def upgraded(data: dict[str, Any]) -> dict[str, Any]:
+    """A record dict in today's field names: schema-1 accuracy fields become the quality of metric "accuracy"."""
+    if not any(old in data for old in SCHEMA_1_FIELDS):
+        return data
+    data = dict(data)
+    for old, new in SCHEMA_1_FIELDS.items():
+        value = data.pop(old, None)
+        data.setdefault(new, value)
+    data.setdefault("metric", "accuracy")
+    return data
 
 
 def record_fields() -> list[str]:

@@ -52,6 +52,20 @@ CREATE INDEX IF NOT EXISTS trials_by_job ON trials(job_id);
 """
 
 ACTIVE = ("queued", "running")
+SCHEMA_VERSION = 2  # 2: records carry a generic quality (metric, value, CI, extras) instead of accuracy
+
+
+def _migrate_records(conn: sqlite3.Connection) -> None:
+    """Rewrite schema-1 trial records (accuracy fields) in today's field names, in the caller's transaction:
+    the same figures, now the quality of metric "accuracy". Rows already migrated are left as they are."""
+    from engine.record import upgraded
+
+    for row in conn.execute("SELECT id, record FROM trials").fetchall():
+        data = json.loads(row["record"])
+        new = upgraded(data)
+        if new is not data:
+            conn.execute("UPDATE trials SET record = ? WHERE id = ?", (json.dumps(new, sort_keys=True), row["id"]))
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 class NotFoundError(ValueError):
@@ -111,6 +125,8 @@ class Store:
             columns = {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}
             if "result" not in columns:  # a database from before job results existed
                 conn.execute("ALTER TABLE jobs ADD COLUMN result TEXT")
+            if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                _migrate_records(conn)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

@@ -69,9 +69,9 @@ def _measure(spec: TrialSpec, record: TrialRecord, progress: Progress, curve: Ca
     from engine.config import apply_offline_env, settings
     from engine.measure.contention import ContentionWatch
     from engine.measure.energy import EnergyMeter
-    from engine.measure.stats import bootstrap_accuracy, latency_summary, time_calls
-    from engine.models.classifier import load_classifier
-    from engine.registry import get_model, get_task, get_technique, get_test_set, resolve
+    from engine.measure.stats import latency_summary, time_calls
+    from engine.registry import get_model, get_task, metric_of
+    from engine.tasks import does_not_apply, kind_of, load_model
     from engine.techniques import TechniqueContext, compress, parse_spec
 
     apply_offline_env()
@@ -79,17 +79,20 @@ def _measure(spec: TrialSpec, record: TrialRecord, progress: Progress, curve: Ca
     task = get_task(spec.task)
     model_spec = get_model(spec.model, task)
     record.model_family = model_spec.family
+    record.metric = task.metric
+    kind = kind_of(task)
     steps = parse_spec(spec.technique)
     record.steps = [step.to_dict() for step in steps]
-    if any(model_spec.family not in get_technique(step.name).applies_to for step in steps):
+    reason = does_not_apply(task, model_spec.family, spec.technique, [step.name for step in steps])
+    if reason:
         record.status = "skipped"
-        record.error = f"'{spec.technique}' does not apply to a {model_spec.family} model."
+        record.error = reason
         return
     grid = grid_intensity(spec.region)
     record.grid_g_per_kwh, record.grid_source = grid.g_per_kwh, grid.source
 
     progress(0.0, f"Preparing {spec.model}")
-    base = load_classifier(spec.task, spec.model, progress=lambda f, m: progress(0.2 * f, m))
+    base = load_model(spec.task, spec.model, progress=lambda f, m: progress(0.2 * f, m))
     ctx = TechniqueContext(task=spec.task, seed=spec.seed, region=spec.region,
                            progress=lambda f, m: progress(0.2 + 0.4 * f, m), curve=curve)
     variant = compress(base, spec.technique, ctx)
@@ -102,30 +105,32 @@ def _measure(spec: TrialSpec, record: TrialRecord, progress: Progress, curve: Ca
     record.params_m = round(variant.num_parameters() / 1e6, 2)
     record.model_size_mb = variant.size_bytes() / 1e6
 
-    data = resolve(get_test_set(task, spec.test_set).loader)(seed=spec.seed).sample(spec.eval_size, seed=spec.seed)
-    texts, labels = list(data.texts), list(data.labels)
-    variant.predict(texts[:BATCH_SIZE], batch_size=BATCH_SIZE)  # warm-up: first calls allocate and pick kernels
+    work = kind.workload(task, spec.test_set, spec.eval_size, spec.seed)
+    texts = work.texts
+    variant.outputs(texts[:BATCH_SIZE], batch_size=BATCH_SIZE)  # warm-up: first calls allocate and pick kernels
 
-    progress(0.6, f"Measuring accuracy, throughput and energy of {record.variant}")
+    progress(0.6, f"Measuring {metric_of(task.id).title.lower()}, throughput and energy of {record.variant}")
     with ContentionWatch() as watch:
         with EnergyMeter(region=spec.region) as meter:
             passes, window_start = 0, time.perf_counter()
             while passes < MAX_PASSES:
-                predictions = variant.predict(texts, batch_size=BATCH_SIZE)
+                outputs = variant.outputs(texts, batch_size=BATCH_SIZE)
                 passes += 1
                 if passes == 1:
-                    first_predictions = predictions
+                    first_outputs = outputs
                 if time.perf_counter() - window_start >= MIN_ENERGY_WINDOW_S:
                     break
             window_s = time.perf_counter() - window_start
         progress(0.85, f"Measuring batch-1 latency of {record.variant}")
         queries = iter(texts * (LATENCY_QUERIES // max(1, len(texts)) + 1))
-        samples_ms = time_calls(lambda: variant.predict([next(queries)], batch_size=1),
+        samples_ms = time_calls(lambda: work.query(variant, next(queries), first_outputs),
                                 n=LATENCY_QUERIES, warmup=WARMUP_QUERIES)
 
-    accuracy = bootstrap_accuracy([p == y for p, y in zip(first_predictions, labels, strict=True)], seed=spec.seed)
-    record.accuracy, record.accuracy_ci_low, record.accuracy_ci_high = accuracy.value, accuracy.ci_low, accuracy.ci_high
-    record.eval_size = len(texts)
+    quality = work.score(first_outputs)
+    record.metric = quality.metric
+    record.quality, record.quality_ci_low, record.quality_ci_high = quality.value, quality.ci_low, quality.ci_high
+    record.quality_extras = quality.extras
+    record.eval_size = quality.n
     served = passes * len(texts)
     record.throughput_per_s = served / window_s
     energy = meter.result

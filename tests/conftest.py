@@ -235,3 +235,18 @@ def trained() -> Callable[..., TrialRecord]:
 def search(store) -> Callable[..., int]:
     """Seeds a finished leanest-variant search in the test store: search("minilm-l6", (...), best=...)."""
     return lambda *args, **kwargs: seed_search(store, *args, **kwargs)
+
+
+@pytest.fixture
+def tiny_tasks(monkeypatch) -> dict:
+    """Register the tiny task of each kind and its tiny models (tests/tiny_tasks.py); their data is the real
+    loader path, so nothing else needs patching."""
+    import tiny_tasks as tiny
+
+    from engine import registry
+
+    for model in tiny.MODELS.values():
+        monkeypatch.setitem(registry.MODELS, model.id, model)
+    for task in tiny.TASKS.values():
+        monkeypatch.setitem(registry.TASKS, task.id, task)
+    return tiny.TASKS

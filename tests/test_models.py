@@ -18,10 +18,11 @@ from transformers import BertConfig, BertModel, BertTokenizerFast
 
 from engine import datasets
 from engine.models import encoders, heads
-from engine.models.classifier import EncoderClassifier, TextClassifier, count_parameters, load_classifier
 from engine.models.splitzip import ConcatenatedFile
+from engine.models.text_model import PooledEncoder, TextModel, count_parameters
 from engine.models.vader import VaderClassifier
 from engine.registry import ChoiceError, NotInstalledError
+from engine.tasks import load_model
 
 WORDS = "good bad movie very not a the plot was great awful fun dull film is".split()
 # torch.ao.quantization warns that it is deprecated; it still works in torch 2.13 and is what trials use.
@@ -60,19 +61,19 @@ def tiny() -> encoders.Encoder:
 
 
 @pytest.fixture
-def tiny_classifier(tiny: encoders.Encoder) -> TextClassifier:
+def tiny_classifier(tiny: encoders.Encoder) -> TextModel:
     torch.manual_seed(1)
-    module = EncoderClassifier(tiny.model, torch.nn.Linear(32, 2)).eval()
-    return TextClassifier("tiny", "encoder", module, tiny.tokenizer)
+    module = PooledEncoder(tiny.model, torch.nn.Linear(32, 2)).eval()
+    return TextModel("tiny", "encoder", module, tiny.tokenizer)
 
 
-def test_encoder_classifier_gives_two_logits_per_text(tiny_classifier: TextClassifier) -> None:
+def test_encoder_classifier_gives_two_logits_per_text(tiny_classifier: TextModel) -> None:
     batch = tiny_classifier.tokenizer(SENTENCES, padding=True, return_tensors="pt")
     logits = tiny_classifier.module(batch["input_ids"], batch["attention_mask"])
     assert logits.shape == (len(SENTENCES), 2) and logits.dtype == torch.float32
 
 
-def test_mean_pooling_ignores_padding(tiny_classifier: TextClassifier) -> None:
+def test_mean_pooling_ignores_padding(tiny_classifier: TextModel) -> None:
     tokenizer, module = tiny_classifier.tokenizer, tiny_classifier.module
     alone = tokenizer(["good"], return_tensors="pt")
     padded = tokenizer(
@@ -93,8 +94,8 @@ class _LengthRule(torch.nn.Module):
         return torch.stack([1 - long, long], dim=1)
 
 
-def test_predict_restores_the_original_order(tiny: encoders.Encoder, tiny_classifier: TextClassifier) -> None:
-    rule = TextClassifier("rule", "encoder", _LengthRule(), tiny.tokenizer)
+def test_predict_restores_the_original_order(tiny: encoders.Encoder, tiny_classifier: TextModel) -> None:
+    rule = TextModel("rule", "encoder", _LengthRule(), tiny.tokenizer)
     lengths = [len(tiny.tokenizer(t)["input_ids"]) for t in SENTENCES]
     assert rule.predict(SENTENCES, batch_size=2) == [int(n > 3) for n in lengths]
     one_by_one = [tiny_classifier.predict([t])[0] for t in SENTENCES]
@@ -103,7 +104,7 @@ def test_predict_restores_the_original_order(tiny: encoders.Encoder, tiny_classi
 
 
 @QUIET_TORCH_AO
-def test_bf16_and_int8_copies_still_run(tiny_classifier: TextClassifier) -> None:
+def test_bf16_and_int8_copies_still_run(tiny_classifier: TextModel) -> None:
     base = tiny_classifier.predict(SENTENCES)
     bf16 = tiny_classifier.with_module(copy.deepcopy(tiny_classifier.module).to(torch.bfloat16))
     int8 = tiny_classifier.with_module(
@@ -271,7 +272,7 @@ def test_load_pretrained_reads_a_local_folder(tiny: encoders.Encoder, tmp_path: 
 
 
 def test_vader_is_a_rule_based_classifier() -> None:
-    vader = load_classifier("sentiment", "vader")
+    vader = load_model("sentiment", "vader")
     assert isinstance(vader, VaderClassifier) and vader.family == "rule-based" and vader.module is None
     assert vader.predict(["I love this wonderful film", "A dull, awful, boring mess"]) == [1, 0]
     assert vader.num_parameters() == 0
@@ -281,7 +282,7 @@ def test_vader_is_a_rule_based_classifier() -> None:
 
 def test_unknown_model_is_a_choice_error() -> None:
     with pytest.raises(ChoiceError, match="minilm-l6"):
-        load_classifier("sentiment", "minilm-l7")
+        load_model("sentiment", "minilm-l7")
 
 
 # --- the real offline pack (slow): one cache folder for the whole session ---------------------------------
@@ -298,7 +299,7 @@ def real_cache(pack_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return pack_cache
 
 
-def _accuracy(classifier: TextClassifier, data: datasets.LabelledTexts) -> float:
+def _accuracy(classifier: TextModel, data: datasets.LabelledTexts) -> float:
     predicted = classifier.predict(data.texts)
     return float(np.mean(np.array(predicted) == np.array(data.labels)))
 
@@ -314,7 +315,7 @@ def test_minilm_l3_conversion_matches_onnxruntime(real_cache: Path) -> None:
 @pytest.mark.slow
 def test_minilm_l3_sentiment_classifier_beats_chance(real_cache: Path) -> None:
     messages: list[str] = []
-    classifier = load_classifier("sentiment", "minilm-l3", lambda fraction, message: messages.append(message))
+    classifier = load_model("sentiment", "minilm-l3", lambda fraction, message: messages.append(message))
     assert any(m.startswith("Embedding training sentences") for m in messages)
     assert classifier.info["val_accuracy"] > 0.65
     assert 17e6 < classifier.num_parameters() < 17.5e6

@@ -31,7 +31,7 @@ def test_hub_id_offline_is_a_clear_error(monkeypatch):
 def test_local_folder_is_accepted_offline(tmp_path, monkeypatch):
     monkeypatch.setenv("RIGHTSIZE_OFFLINE", "1")
     spec = registry.get_model(str(tmp_path), registry.get_task("sentiment"))
-    assert spec.loader == "engine.models.encoders:load_pretrained"
+    assert spec.weights.format == "hub" and spec.hub_id == str(tmp_path)
 
 
 def test_not_installed_names_the_install_command(monkeypatch):
@@ -45,8 +45,15 @@ def test_every_task_model_and_loader_is_registered():
         assert set(task.default_models) <= set(task.models) <= set(registry.MODELS)
         for test_set in task.test_sets:
             assert ":" in test_set.loader
-    for model in registry.MODELS.values():
-        assert model.install and ":" in model.loader
+    from engine.models.encoders import FORMATS
+    from engine.tasks import KINDS
+    from engine.tasks.text_classification import RULE_BASED
+
+    for task in registry.TASKS.values():
+        assert task.kind in KINDS and task.metric in registry.METRICS
+    for model in registry.MODELS.values():  # every weights format has its one loader
+        assert model.install and model.weights.format in {*FORMATS, *RULE_BASED, "tfidf"}
+        assert model.family != "encoder" or model.layers > 0
 
 
 def test_importing_the_registry_does_not_import_torch():

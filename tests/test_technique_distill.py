@@ -1,7 +1,7 @@
 """Distillation and labels-only retraining, on tiny BERTs and a small synthetic sentiment task.
 
 The teacher is a real (tiny) encoder + logistic-regression head fitted the way the project fits heads; only
-where it comes from (load_classifier) and the data (task_splits) are swapped for the tiny ones.
+where it comes from (load_model) and the data (task_splits) are swapped for the tiny ones.
 """
 
 from __future__ import annotations
@@ -14,12 +14,14 @@ import torch
 import torch.nn.functional as F
 from transformers import BertConfig, BertModel, BertTokenizerFast
 
+import engine.tasks
 from engine.datasets import LabelledTexts, Splits, Texts
 from engine.models import heads
-from engine.models.classifier import EncoderClassifier, TextClassifier
 from engine.models.encoders import Encoder
-from engine.techniques import TechniqueContext, compress, distill
-from engine.techniques.distill import Recipe, teacher_logits_path, transfer_logits_path
+from engine.models.text_model import PooledEncoder, TextModel
+from engine.techniques import TechniqueContext, compress, distill, teacher_cache
+from engine.techniques.distill import Recipe
+from engine.techniques.teacher_cache import teacher_logits_path, transfer_logits_path
 
 POSITIVE = "good great fun superb lovely brilliant charming moving".split()
 NEGATIVE = "bad awful dull boring poor terrible bland tedious".split()
@@ -70,53 +72,53 @@ def splits() -> Splits:
 
 
 @pytest.fixture(scope="module")
-def teacher(splits: Splits) -> TextClassifier:
+def teacher(splits: Splits) -> TextModel:
     """A wider 4-layer encoder with a head fitted by the project's own logistic regression on its embeddings.
     Shared by the module's tests: no handler may change it (one test checks that)."""
     encoder = tiny_encoder(seed=1, layers=4, hidden=64)
     train_x = heads.embed(encoder, splits.train.texts)
     val_x = heads.embed(encoder, splits.validation.texts)
     head, info = heads.train_head(train_x, splits.train.labels, val_x, splits.validation.labels)
-    module = EncoderClassifier(encoder.model, head).eval()
-    return TextClassifier("mpnet-base", "encoder", module, encoder.tokenizer, info)
+    module = PooledEncoder(encoder.model, head).eval()
+    return TextModel("mpnet-base", "encoder", module, encoder.tokenizer, info)
 
 
 @pytest.fixture
-def student() -> TextClassifier:
+def student() -> TextModel:
     """A smaller encoder with an untrained head: it starts far from the teacher."""
     encoder = tiny_encoder(seed=2, layers=2)
     torch.manual_seed(3)
-    module = EncoderClassifier(encoder.model, torch.nn.Linear(32, 2)).eval()
-    return TextClassifier("tiny-student", "encoder", module, encoder.tokenizer)
+    module = PooledEncoder(encoder.model, torch.nn.Linear(32, 2)).eval()
+    return TextModel("tiny-student", "encoder", module, encoder.tokenizer)
 
 
 @pytest.fixture
-def loads(monkeypatch: pytest.MonkeyPatch, splits: Splits, teacher: TextClassifier) -> list[str]:
+def loads(monkeypatch: pytest.MonkeyPatch, splits: Splits, teacher: TextModel) -> list[str]:
     """Route the task's data and the teacher to the tiny ones; returns the list of teacher loads."""
     calls: list[str] = []
 
-    def load_classifier(task_id: str, model_id: str, progress=None) -> TextClassifier:
+    def load_model(task_id: str, model_id: str, progress=None) -> TextModel:
         calls.append(model_id)
         return teacher
 
-    monkeypatch.setattr(distill, "task_splits", lambda task_id: splits)
-    monkeypatch.setattr(distill, "load_classifier", load_classifier)
+    monkeypatch.setattr(heads, "task_splits", lambda task_id: splits)
+    monkeypatch.setattr(engine.tasks, "load_model", load_model)
     return calls
 
 
-def logits(classifier: TextClassifier, texts: tuple[str, ...]) -> torch.Tensor:
+def logits(classifier: TextModel, texts: tuple[str, ...]) -> torch.Tensor:
     batch = classifier.tokenizer(list(texts), padding=True, return_tensors="pt")
     with torch.inference_mode():
         return classifier.module(batch["input_ids"], batch["attention_mask"])
 
 
-def kd_loss(student: TextClassifier, teacher: TextClassifier, texts: tuple[str, ...], t: float = 2.0) -> float:
+def kd_loss(student: TextModel, teacher: TextModel, texts: tuple[str, ...], t: float = 2.0) -> float:
     s, q = logits(student, texts), logits(teacher, texts)
     return float(t * t * F.kl_div(F.log_softmax(s / t, -1), F.log_softmax(q / t, -1), reduction="batchmean",
                                   log_target=True))
 
 
-def agreement(a: TextClassifier, b: TextClassifier, texts: tuple[str, ...]) -> float:
+def agreement(a: TextModel, b: TextModel, texts: tuple[str, ...]) -> float:
     return float((logits(a, texts).argmax(-1) == logits(b, texts).argmax(-1)).float().mean())
 
 
@@ -181,7 +183,7 @@ def test_teacher_logits_are_computed_once_and_cached(loads, splits, student):
 def test_changed_training_data_recomputes_the_teacher_logits(loads, monkeypatch, splits, student):
     distill.distill(student, TechniqueContext(task="sentiment"), epochs=1, recipe=FAST)
     other = Splits(train=synthetic(160, 7), validation=splits.validation, test=splits.test)
-    monkeypatch.setattr(distill, "task_splits", lambda task_id: other)
+    monkeypatch.setattr(heads, "task_splits", lambda task_id: other)
     ctx = TechniqueContext(task="sentiment")
     distill.distill(student, ctx, epochs=1, recipe=FAST)
     assert len(loads) == 2 and ctx.details["distill"]["teacher_logits"] == "computed"
@@ -189,7 +191,7 @@ def test_changed_training_data_recomputes_the_teacher_logits(loads, monkeypatch,
 
 def test_a_single_step_of_training_works(monkeypatch, splits, student):
     few = Splits(train=synthetic(20, 3), validation=splits.validation, test=splits.test)
-    monkeypatch.setattr(distill, "task_splits", lambda task_id: few)
+    monkeypatch.setattr(heads, "task_splits", lambda task_id: few)
     ctx = TechniqueContext(task="sentiment")
     distill.finetune(student, ctx, epochs=1, recipe=FAST)
     assert ctx.details["finetune"]["steps"] == 1
@@ -226,7 +228,7 @@ def test_the_same_seed_gives_the_same_model(loads, student):
     ("teacher", "epochs", "message"),
     [
         ("gpt-9", 1, "Unknown model 'gpt-9'.*Available: vader, minilm-l3, minilm-l6, mpnet-base"),
-        ("vader", 1, "Teacher 'vader' is a rule-based model without logits.*mpnet-base"),
+        ("vader", 1, "Teacher 'vader' is a rule-based model without outputs.*mpnet-base"),
         ("mpnet-base", 0, "1 <= epochs"),
     ],
 )
@@ -254,7 +256,7 @@ def test_spec_strings_reach_the_handlers(loads, student):
 def transfer(monkeypatch: pytest.MonkeyPatch) -> Texts:
     """An unlabelled transfer set: synthetic sentences whose labels are thrown away."""
     pool = Texts(synthetic(96, 11).texts, "synthetic unlabelled")
-    monkeypatch.setattr(distill, "transfer_set", lambda task_id: pool)
+    monkeypatch.setattr(teacher_cache, "transfer_set", lambda task_id: pool)
     return pool
 
 
@@ -275,7 +277,7 @@ def test_transfer_sentences_are_labelled_by_the_teacher_once_and_sliced(loads, s
 def test_a_changed_transfer_set_is_relabelled(loads, monkeypatch, student, transfer):
     distill.distill(student, TechniqueContext(task="sentiment"), epochs=1, transfer=32, recipe=FAST)
     other = Texts(synthetic(96, 12).texts, "another synthetic set")
-    monkeypatch.setattr(distill, "transfer_set", lambda task_id: other)
+    monkeypatch.setattr(teacher_cache, "transfer_set", lambda task_id: other)
     ctx = TechniqueContext(task="sentiment")
     distill.distill(student, ctx, epochs=1, transfer=32, recipe=FAST)
     assert ctx.details["distill"]["transfer_logits"] == "computed"
@@ -290,7 +292,11 @@ def test_transfer_larger_than_the_set_names_the_limit(loads, student, transfer):
 def test_unlabelled_only_batches_train_on_the_teacher_term_alone():
     student = torch.tensor([[2.0, -1.0], [0.5, 0.5]], requires_grad=True)
     teacher = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
-    losses = distill._loss(student, torch.tensor([distill.UNLABELLED] * 2), teacher, Recipe())
+    from engine.tasks.base import TrainingSignal
+    from engine.tasks.text_classification import label_loss, teacher_loss
+
+    terms = TrainingSignal((), (), (), (), label_loss, teacher_loss, lambda o, t: 0.0, "val_accuracy", "none")
+    losses = distill._loss(terms, student, torch.tensor([distill.UNLABELLED] * 2), teacher, Recipe())
     value = {k: v.detach().item() for k, v in losses.items()}
     assert value["ce_loss"] == 0.0 and value["loss"] == pytest.approx(value["kd_loss"])
     losses["loss"].backward()

@@ -9,7 +9,7 @@ import pytest
 import torch
 from transformers import BertConfig, BertModel, MPNetConfig, MPNetModel
 
-from engine.models.classifier import EncoderClassifier, TextClassifier
+from engine.models.text_model import PooledEncoder, TextModel
 from engine.techniques import TechniqueContext, compress
 from engine.techniques.architectures import all_parts
 from engine.techniques.layers import kept_layers
@@ -27,17 +27,17 @@ def one_thread() -> Iterator[None]:
 
 
 @pytest.fixture(params=["bert", "mpnet"])
-def tiny(request: pytest.FixtureRequest) -> TextClassifier:
+def tiny(request: pytest.FixtureRequest) -> TextModel:
     torch.manual_seed(0)
     sizes = dict(vocab_size=100, hidden_size=HIDDEN, num_hidden_layers=LAYERS, num_attention_heads=4,
                  intermediate_size=64, max_position_embeddings=64)
     config = MPNetConfig(**sizes) if request.param == "mpnet" else BertConfig(**sizes)
     model_class = MPNetModel if request.param == "mpnet" else BertModel
-    module = EncoderClassifier(model_class(config, add_pooling_layer=False), torch.nn.Linear(HIDDEN, 2)).eval()
-    return TextClassifier(f"tiny-{request.param}", "encoder", module, tokenizer=None)
+    module = PooledEncoder(model_class(config, add_pooling_layer=False), torch.nn.Linear(HIDDEN, 2)).eval()
+    return TextModel(f"tiny-{request.param}", "encoder", module, tokenizer=None)
 
 
-def logits(classifier: TextClassifier) -> torch.Tensor:
+def logits(classifier: TextModel) -> torch.Tensor:
     torch.manual_seed(1)
     ids = torch.randint(5, 100, (3, 9))
     mask = torch.tensor([[1] * 9, [1] * 5 + [0] * 4, [1] * 2 + [0] * 7])
@@ -45,7 +45,7 @@ def logits(classifier: TextClassifier) -> torch.Tensor:
         return classifier.module(ids, mask)
 
 
-def layer_weights(classifier: TextClassifier) -> list[dict[str, torch.Tensor]]:
+def layer_weights(classifier: TextModel) -> list[dict[str, torch.Tensor]]:
     return [layer.state_dict() for layer in classifier.module.encoder.encoder.layer]
 
 

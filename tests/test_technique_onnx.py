@@ -12,8 +12,9 @@ from transformers import BertConfig, BertModel, BertTokenizerFast, MPNetConfig, 
 
 from engine import datasets
 from engine.models.batching import length_sorted_batches
-from engine.models.classifier import EncoderClassifier, TextClassifier, count_parameters, load_classifier
-from engine.models.onnx_classifier import OnnxClassifier
+from engine.models.onnx_model import OnnxModel
+from engine.models.text_model import PooledEncoder, TextModel, count_parameters
+from engine.tasks import load_model
 from engine.techniques import TechniqueContext, compress
 
 WORDS = "good bad movie very not a the plot was great awful fun dull film is".split()
@@ -35,7 +36,7 @@ def tokenizer() -> BertTokenizerFast:
     return BertTokenizerFast(vocab=vocab)  # transformers 5 ignores vocab_file=: pass the dict
 
 
-def torch_logits(classifier: TextClassifier, texts: list[str]) -> np.ndarray:
+def torch_logits(classifier: TextModel, texts: list[str]) -> np.ndarray:
     out = np.zeros((len(texts), 2), dtype=np.float32)
     with torch.inference_mode():
         for indices, ids, mask in length_sorted_batches(classifier.tokenizer, texts, 3):
@@ -43,18 +44,18 @@ def torch_logits(classifier: TextClassifier, texts: list[str]) -> np.ndarray:
     return out
 
 
-def onnx_logits(classifier: OnnxClassifier, texts: list[str]) -> np.ndarray:
+def onnx_logits(classifier: OnnxModel, texts: list[str]) -> np.ndarray:
     out = np.zeros((len(texts), 2), dtype=np.float32)
     for indices, ids, mask in length_sorted_batches(classifier.tokenizer, texts, 3):
-        out[indices] = classifier.logits(ids, mask)
+        out[indices] = classifier.run(ids, mask)
     return out
 
 
-def classifier_for(encoder: torch.nn.Module) -> TextClassifier:
+def classifier_for(encoder: torch.nn.Module) -> TextModel:
     """A tiny classifier whose head is centred on SENTENCES, so both classes occur and ordering errors show."""
     torch.manual_seed(1)
-    module = EncoderClassifier(encoder.eval(), torch.nn.Linear(encoder.config.hidden_size, 2)).eval()
-    classifier = TextClassifier("tiny", "encoder", module, tokenizer())
+    module = PooledEncoder(encoder.eval(), torch.nn.Linear(encoder.config.hidden_size, 2)).eval()
+    classifier = TextModel("tiny", "encoder", module, tokenizer())
     margins = np.diff(torch_logits(classifier, SENTENCES), axis=1).ravel()
     with torch.no_grad():
         module.head.bias[1] -= float(np.median(margins))
@@ -62,7 +63,7 @@ def classifier_for(encoder: torch.nn.Module) -> TextClassifier:
 
 
 @pytest.fixture
-def tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TextClassifier:
+def tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TextModel:
     monkeypatch.setenv("RIGHTSIZE_CACHE", str(tmp_path / "cache"))
     torch.manual_seed(0)
     config = BertConfig(vocab_size=1200, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
@@ -70,10 +71,10 @@ def tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TextClassifier:
     return classifier_for(BertModel(config, add_pooling_layer=False))
 
 
-def test_onnx_fp32_gives_the_torch_logits_and_cleans_up(tiny: TextClassifier, tmp_path: Path) -> None:
+def test_onnx_fp32_gives_the_torch_logits_and_cleans_up(tiny: TextModel, tmp_path: Path) -> None:
     ctx = TechniqueContext(task="sentiment")
     served = compress(tiny, "onnx-fp32", ctx)
-    assert isinstance(served, OnnxClassifier) and served.module is None and served.family == "encoder"
+    assert isinstance(served, OnnxModel) and served.module is None and served.family == "encoder"
     np.testing.assert_allclose(onnx_logits(served, SENTENCES), torch_logits(tiny, SENTENCES), atol=1e-4)
     assert served.predict(SENTENCES) == tiny.predict(SENTENCES)
     assert served.num_parameters() == count_parameters(tiny.module)
@@ -83,7 +84,7 @@ def test_onnx_fp32_gives_the_torch_logits_and_cleans_up(tiny: TextClassifier, tm
     assert list((tmp_path / "cache" / "onnx-tmp").iterdir()) == []  # the session holds the model, not the file
 
 
-def test_batches_are_put_back_in_order(tiny: TextClassifier) -> None:
+def test_batches_are_put_back_in_order(tiny: TextModel) -> None:
     served = compress(tiny, "onnx-fp32", TechniqueContext(task="sentiment"))
     expected = tiny.predict(SENTENCES, batch_size=1)
     assert set(expected) == {0, 1}  # both classes, so a shuffled order would show
@@ -92,7 +93,7 @@ def test_batches_are_put_back_in_order(tiny: TextClassifier) -> None:
     assert served.predict([]) == []
 
 
-def test_onnx_int8_is_close_and_smaller(tiny: TextClassifier) -> None:
+def test_onnx_int8_is_close_and_smaller(tiny: TextModel) -> None:
     ctx = TechniqueContext(task="sentiment")
     fp32 = compress(tiny, "onnx-fp32", ctx)
     int8 = compress(tiny, "onnx-int8", ctx)
@@ -109,7 +110,7 @@ def test_onnx_int8_is_close_and_smaller(tiny: TextClassifier) -> None:
     assert {"export_s", "quantize_s", "opset", "providers"} <= details.keys()
 
 
-def test_the_original_module_is_untouched(tiny: TextClassifier) -> None:
+def test_the_original_module_is_untouched(tiny: TextModel) -> None:
     module = tiny.module
     before = {k: v.clone() for k, v in module.state_dict().items()}
     grads = [p.requires_grad for p in module.parameters()]
@@ -119,7 +120,7 @@ def test_the_original_module_is_untouched(tiny: TextClassifier) -> None:
     assert [p.requires_grad for p in module.parameters()] == grads
 
 
-def test_export_follows_earlier_changes_to_the_model(tiny: TextClassifier) -> None:
+def test_export_follows_earlier_changes_to_the_model(tiny: TextModel) -> None:
     """A layer-dropped (or pruned) model is still fp32 torch: the export is of what it is now."""
     module = copy.deepcopy(tiny.module)
     del module.encoder.encoder.layer[0]
@@ -143,12 +144,12 @@ def test_mpnet_exports_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 @QUIET_TORCH_AO
 @pytest.mark.parametrize("earlier", ["int8-dynamic", "bf16"])
 @pytest.mark.parametrize("technique", ["onnx-fp32", "onnx-int8"])
-def test_non_fp32_input_is_refused(tiny: TextClassifier, earlier: str, technique: str) -> None:
+def test_non_fp32_input_is_refused(tiny: TextModel, earlier: str, technique: str) -> None:
     with pytest.raises(ValueError, match=f"{technique} needs an fp32 PyTorch model: put it after pruning"):
         compress(tiny, f"{earlier}+{technique}", TechniqueContext(task="sentiment"))
 
 
-def test_pipeline_form_and_final_step(tiny: TextClassifier, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pipeline_form_and_final_step(tiny: TextModel, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RIGHTSIZE_THREADS", "1")
     messages: list[tuple[float, str]] = []
     ctx = TechniqueContext(task="sentiment", progress=lambda f, m: messages.append((f, m)))
@@ -166,11 +167,11 @@ def test_pipeline_form_and_final_step(tiny: TextClassifier, monkeypatch: pytest.
 @pytest.mark.slow
 def test_minilm_l3_int8_keeps_accuracy(shared_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RIGHTSIZE_CACHE", str(shared_cache))
-    base = load_classifier("sentiment", "minilm-l3")
+    base = load_model("sentiment", "minilm-l3")
     served = compress(base, "onnx-int8", TechniqueContext(task="sentiment"))
     data = datasets.movie_review_test().sample(100)
 
-    def accuracy(classifier: TextClassifier | OnnxClassifier) -> float:
+    def accuracy(classifier: TextModel | OnnxModel) -> float:
         return float(np.mean(np.array(classifier.predict(data.texts)) == np.array(data.labels)))
 
     assert abs(accuracy(served) - accuracy(base)) <= 0.03

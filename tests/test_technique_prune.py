@@ -14,7 +14,7 @@ from transformers import BertConfig, BertModel, BertTokenizerFast, MPNetConfig, 
 
 from engine.datasets import LabelledTexts, Splits
 from engine.models import heads
-from engine.models.classifier import EncoderClassifier, TextClassifier, count_parameters
+from engine.models.text_model import PooledEncoder, TextModel, count_parameters
 from engine.registry import NotInstalledError
 from engine.techniques import TechniqueContext, compress
 from engine.techniques.architectures import PrunedMPNetSelfAttention, adapter_for, all_parts
@@ -35,7 +35,7 @@ HIDDEN, HEADS, LAYERS, NEURONS = 32, 4, 3, 64
 ARCHS = ["bert-sdpa", "bert-eager", "mpnet"]
 
 
-def build(arch: str, seed: int = 0) -> TextClassifier:
+def build(arch: str, seed: int = 0) -> TextModel:
     torch.manual_seed(seed)
     sizes = dict(vocab_size=len(VOCAB) + 5, hidden_size=HIDDEN, num_hidden_layers=LAYERS,
                  num_attention_heads=HEADS, intermediate_size=NEURONS, max_position_embeddings=64)
@@ -43,9 +43,9 @@ def build(arch: str, seed: int = 0) -> TextClassifier:
         encoder = MPNetModel(MPNetConfig(**sizes), add_pooling_layer=False)
     else:
         encoder = BertModel(BertConfig(**sizes, attn_implementation=arch.split("-")[1]), add_pooling_layer=False)
-    module = EncoderClassifier(encoder, torch.nn.Linear(HIDDEN, 2)).eval()
+    module = PooledEncoder(encoder, torch.nn.Linear(HIDDEN, 2)).eval()
     tokenizer = BertTokenizerFast(vocab=VOCAB, pad_token="[PAD]", unk_token="[UNK]")
-    return TextClassifier(f"tiny-{arch}", "encoder", module, tokenizer)
+    return TextModel(f"tiny-{arch}", "encoder", module, tokenizer)
 
 
 def tiny_splits() -> Splits:
@@ -71,11 +71,11 @@ def tiny_task_data(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(params=ARCHS)
-def tiny(request: pytest.FixtureRequest) -> TextClassifier:
+def tiny(request: pytest.FixtureRequest) -> TextModel:
     return build(request.param)
 
 
-def logits(classifier: TextClassifier) -> torch.Tensor:
+def logits(classifier: TextModel) -> torch.Tensor:
     """Padded batch: 3 texts of different lengths, so masks and MPNet's position bias both matter."""
     batch = classifier.tokenizer(["good film", "the plot was very dull , not fun", "awful"], padding=True,
                                  return_tensors="pt")
@@ -83,11 +83,11 @@ def logits(classifier: TextClassifier) -> torch.Tensor:
         return classifier.module(batch["input_ids"], batch["attention_mask"]).float()
 
 
-def state(classifier: TextClassifier) -> dict[str, torch.Tensor]:
+def state(classifier: TextModel) -> dict[str, torch.Tensor]:
     return {k: v.clone() for k, v in classifier.module.state_dict().items()}
 
 
-def assert_untouched(classifier: TextClassifier, before: dict[str, torch.Tensor]) -> None:
+def assert_untouched(classifier: TextModel, before: dict[str, torch.Tensor]) -> None:
     after = classifier.module.state_dict()
     assert after.keys() == before.keys() and all(torch.equal(before[k], after[k]) for k in before)
     assert not any(isinstance(m, PrunedMPNetSelfAttention) for m in classifier.module.modules())
@@ -127,7 +127,7 @@ def test_unstructured_zero_sparsity_changes_nothing(tiny):
 # --- structured: the slicing itself -----------------------------------------------------------------------
 
 
-def masked_reference(classifier: TextClassifier, kept_heads, kept_neurons) -> TextClassifier:
+def masked_reference(classifier: TextModel, kept_heads, kept_neurons) -> TextModel:
     """The original with the removed heads' and neurons' outputs zeroed (their output-projection columns):
     exactly what physically removing them must compute."""
     module = copy.deepcopy(classifier.module)
@@ -188,7 +188,7 @@ def test_mean_compensation_is_kept_only_when_validation_improves(tiny, monkeypat
     from engine.techniques import prune
 
     scores = iter([1.0, 0.0])  # first the plain cut: the shift loses, so it is undone
-    monkeypatch.setattr(prune, "accuracy", lambda classifier, texts, labels: next(scores))
+    monkeypatch.setattr(prune, "accuracy", lambda classifier, texts, labels, signal=None: next(scores))
     plain = compress(tiny, "prune-structured:keep=0.5", TechniqueContext(task="sentiment"))
     scores = iter([without, with_shift])
     ctx = TechniqueContext(task="sentiment")
@@ -266,7 +266,7 @@ def test_gradient_importance_prunes_heads_and_neurons_that_do_nothing(tiny):
 
 def test_magnitude_fallback_without_tokenizer_or_data(tiny, monkeypatch):
     ctx = TechniqueContext(task="sentiment")
-    no_tokenizer = TextClassifier("t", "encoder", tiny.module, tokenizer=None)
+    no_tokenizer = TextModel("t", "encoder", tiny.module, tokenizer=None)
     compress(no_tokenizer, "prune-structured:keep=0.5", ctx)
     report = ctx.details["prune-structured"]
     assert report["importance"] == "weight magnitude (fallback: the classifier has no tokenizer)"
@@ -339,9 +339,9 @@ def test_bad_keep_and_unsupported_models_raise(tiny):
 
     with pytest.raises(ValueError, match="0 < keep <= 1"):
         prune_structured(tiny, TechniqueContext(task="sentiment"), keep=1.5)
-    other = EncoderClassifier(torch.nn.Identity(), torch.nn.Linear(2, 2))
+    other = PooledEncoder(torch.nn.Identity(), torch.nn.Linear(2, 2))
     with pytest.raises(ValueError, match="support bert, mpnet"):
-        compress(TextClassifier("x", "encoder", other, None), "prune-structured", TechniqueContext(task="sentiment"))
+        compress(TextModel("x", "encoder", other, None), "prune-structured", TechniqueContext(task="sentiment"))
 
 
 # --- the real model ----------------------------------------------------------------------------------------
@@ -350,11 +350,11 @@ def test_bad_keep_and_unsupported_models_raise(tiny):
 @pytest.mark.slow
 def test_structured_pruning_of_real_minilm_l3(shared_cache, monkeypatch):
     from engine.datasets import movie_review_splits
-    from engine.models.classifier import load_classifier
+    from engine.tasks import load_model
 
     monkeypatch.setenv("RIGHTSIZE_CACHE", str(shared_cache))
     monkeypatch.setattr(heads, "task_splits", lambda task_id: movie_review_splits())  # the real data again
-    base = load_classifier("sentiment", "minilm-l3")
+    base = load_model("sentiment", "minilm-l3")
     ctx = TechniqueContext(task="sentiment")
     pruned = compress(base, "prune-structured:keep=0.5", ctx)
     report = ctx.details["prune-structured"]

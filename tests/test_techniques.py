@@ -6,7 +6,7 @@ import pytest
 import torch
 from transformers import BertConfig, BertModel
 
-from engine.models.classifier import EncoderClassifier, TextClassifier, count_parameters
+from engine.models.text_model import PooledEncoder, TextModel, count_parameters
 from engine.registry import TECHNIQUES, ChoiceError, resolve
 from engine.techniques import TechniqueContext, canonical, compress, parse_spec
 
@@ -14,15 +14,15 @@ PRECISION = ["fp32", "int8-dynamic", "bf16"]
 
 
 @pytest.fixture
-def tiny() -> TextClassifier:
+def tiny() -> TextModel:
     config = BertConfig(vocab_size=1200, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                         intermediate_size=64, max_position_embeddings=64)
     torch.manual_seed(0)
-    module = EncoderClassifier(BertModel(config, add_pooling_layer=False), torch.nn.Linear(32, 2)).eval()
-    return TextClassifier("tiny", "encoder", module, tokenizer=None)
+    module = PooledEncoder(BertModel(config, add_pooling_layer=False), torch.nn.Linear(32, 2)).eval()
+    return TextModel("tiny", "encoder", module, tokenizer=None)
 
 
-def logits(classifier: TextClassifier) -> torch.Tensor:
+def logits(classifier: TextModel) -> torch.Tensor:
     torch.manual_seed(1)
     ids, mask = torch.randint(0, 1200, (4, 10)), torch.ones(4, 10, dtype=torch.long)
     with torch.inference_mode():

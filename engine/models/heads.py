@@ -1,6 +1,6 @@
 """Task heads: logistic regression on frozen, mean-pooled sentence embeddings, trained once and cached.
 
-A head is tiny (hidden x 2) and the encoder stays as published, so every technique applied later (int8, bf16,
+A head is tiny (hidden x classes) and the encoder stays as published, so every technique applied later (int8, bf16,
 pruning) is measured against the same head. The cache is keyed on the model id AND a hash of the training
 and validation data, so a changed split retrains instead of reusing a stale head.
 """
@@ -21,7 +21,7 @@ import torch
 from engine.config import settings
 from engine.models.batching import length_sorted_batches, mean_pool
 from engine.models.encoders import Encoder
-from engine.registry import get_task, resolve
+from engine.registry import get_task, task_data
 
 Progress = Callable[[float, str], None]
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)  # inverse regularization strength
@@ -51,10 +51,19 @@ def embed(
     return out if out is not None else np.empty((0, 0), dtype=np.float32)
 
 
+Score = Callable[[Sequence[int], Sequence[int]], float]  # (true, predicted) -> higher is better
+
+
+def _accuracy(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
+    return float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))
+
+
 def train_head(
-    train_x: np.ndarray, train_y: Sequence[int], val_x: np.ndarray, val_y: Sequence[int], seed: int = 0
+    train_x: np.ndarray, train_y: Sequence[int], val_x: np.ndarray, val_y: Sequence[int], seed: int = 0,
+    score: Score = _accuracy, score_name: str = "val_accuracy",
 ) -> tuple[torch.nn.Linear, dict[str, Any]]:
-    """Fit logistic regression for each C in C_GRID, keep the best on validation, return it as nn.Linear.
+    """Fit logistic regression for each C in C_GRID, keep the best on validation by `score` (the task's
+    metric), return it as nn.Linear with one logit per class.
 
     Raw pooled embeddings: standardizing them first scored no better on validation for L3/L6 (0.748 vs
     0.752, 0.764 vs 0.771) and would need folding into the head.
@@ -64,19 +73,27 @@ def train_head(
     best: tuple[float, float, Any] | None = None
     for c in C_GRID:
         fit = LogisticRegression(C=c, max_iter=3000, random_state=seed).fit(train_x, train_y)
-        accuracy = float(fit.score(val_x, val_y))
-        if best is None or accuracy > best[0]:  # ties keep the smaller C (stronger regularization)
-            best = (accuracy, c, fit)
+        value = float(score(val_y, fit.predict(val_x)))
+        if best is None or value > best[0]:  # ties keep the smaller C (stronger regularization)
+            best = (value, c, fit)
     assert best is not None
-    accuracy, c, fit = best
-    w, b = fit.coef_[0], float(fit.intercept_[0])
-    # Two logits (-z/2, +z/2) give softmax probabilities equal to the binary model's sigmoid(z).
-    head = torch.nn.Linear(train_x.shape[1], 2)
-    with torch.no_grad():
-        head.weight.copy_(torch.tensor(np.stack([-w / 2, w / 2]), dtype=torch.float32))
-        head.bias.copy_(torch.tensor([-b / 2, b / 2], dtype=torch.float32))
-    info = {"C": c, "val_accuracy": accuracy, "train_size": len(train_y), "val_size": len(val_y)}
+    value, c, fit = best
+    head = linear_head(fit.coef_, fit.intercept_)
+    info = {"C": c, score_name: value, "train_size": len(train_y), "val_size": len(val_y)}
     return head.eval(), info
+
+
+def linear_head(coef: np.ndarray, intercept: np.ndarray) -> torch.nn.Linear:
+    """sklearn's logistic regression as logits. Binary models have one weight row z: two logits (-z/2, +z/2)
+    give softmax probabilities equal to its sigmoid(z); multinomial ones map row for row."""
+    if coef.shape[0] == 1:
+        coef = np.stack([-coef[0] / 2, coef[0] / 2])
+        intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
+    head = torch.nn.Linear(coef.shape[1], coef.shape[0])
+    with torch.no_grad():
+        head.weight.copy_(torch.tensor(coef, dtype=torch.float32))
+        head.bias.copy_(torch.tensor(intercept, dtype=torch.float32))
+    return head
 
 
 def data_fingerprint(model_id: str, *parts: tuple[Sequence[str], Sequence[int]]) -> str:
@@ -88,7 +105,7 @@ def data_fingerprint(model_id: str, *parts: tuple[Sequence[str], Sequence[int]])
 
 def task_splits(task_id: str) -> Any:
     """The task's engine.datasets.Splits (its registry data loader)."""
-    return resolve(get_task(task_id).data_loader)()
+    return task_data(get_task(task_id))
 
 
 def head_path(task_id: str, model_id: str) -> Path:
@@ -137,7 +154,8 @@ def read_head(path: Path) -> tuple[torch.nn.Linear, dict[str, Any]]:
 
 
 def load_or_train_head(
-    task_id: str, model_id: str, encoder: Encoder, progress: Progress | None = None
+    task_id: str, model_id: str, encoder: Encoder, progress: Progress | None = None,
+    score: Score = _accuracy, score_name: str = "val_accuracy",
 ) -> tuple[torch.nn.Linear, dict[str, Any]]:
     """The cached head when it was trained on exactly this model and data; otherwise train it (minutes for
     the largest model on 2 cores, with progress) and cache it."""
@@ -162,7 +180,7 @@ def load_or_train_head(
     train_x = embed(encoder, train.texts, progress=scaled(0, len(train)), what="training sentences")
     val_x = embed(encoder, val.texts, progress=scaled(len(train), len(val)), what="validation sentences")
     report(0.95, "Fitting the classification head")
-    head, info = train_head(train_x, train.labels, val_x, val.labels)
+    head, info = train_head(train_x, train.labels, val_x, val.labels, score=score, score_name=score_name)
     info.update(model_id=model_id, task_id=task_id, fingerprint=fingerprint, data=train.source)
     save_head(path, head, info)
     return head, info

@@ -15,12 +15,12 @@ from engine.techniques.base import TechniqueContext
 from engine.techniques.spec import Step, canonical, parse_spec
 
 if TYPE_CHECKING:
-    from engine.models.classifier import TextClassifier
+    from engine.models.text_model import TextModel
 
 __all__ = ["Step", "TechniqueContext", "canonical", "compress", "parse_spec"]
 
 
-def compress(classifier: TextClassifier, spec: str, ctx: TechniqueContext) -> TextClassifier:
+def compress(classifier: TextModel, spec: str, ctx: TechniqueContext) -> TextModel:
     """Apply the spec's steps in order; each step's progress fills its share of the bar."""
     steps = parse_spec(spec)
     overall = ctx.progress

@@ -119,7 +119,7 @@ def adapter_for(encoder: nn.Module) -> Adapter:
 
 
 def encoder_of(module: nn.Module | None, technique: str) -> nn.Module:
-    """The transformers encoder inside an EncoderClassifier, with plain fp32/bf16 Linear layers."""
+    """The transformers encoder inside an PooledEncoder, with plain fp32/bf16 Linear layers."""
     encoder = getattr(module, "encoder", None)
     if encoder is None:
         raise ValueError(f"{technique} needs an encoder classifier with a PyTorch module.")

@@ -1,6 +1,6 @@
 """What every technique handler receives and returns.
 
-A handler is `apply(classifier, ctx, **params) -> TextClassifier`. It must not change the classifier it is
+A handler is `apply(classifier, ctx, **params) -> TextModel`. It must not change the classifier it is
 given (cached models are shared): it works on a copy and returns a new classifier. What it learns along the
 way (achieved sparsity, a compressed size, a training curve, energy spent up front) goes into `ctx.details`.
 """

@@ -6,7 +6,7 @@ import copy
 
 from torch import nn
 
-from engine.models.classifier import TextClassifier, count_parameters
+from engine.models.text_model import TextModel, count_parameters
 from engine.techniques.architectures import adapter_for, encoder_of
 from engine.techniques.base import TechniqueContext
 
@@ -22,7 +22,7 @@ def kept_layers(num_layers: int, keep: int) -> list[int]:
     return [(i + 1) * num_layers // keep - 1 for i in range(keep)]
 
 
-def layer_drop(classifier: TextClassifier, ctx: TechniqueContext, keep: int) -> TextClassifier:
+def layer_drop(classifier: TextModel, ctx: TechniqueContext, keep: int) -> TextModel:
     if classifier.module is None:
         raise ValueError(f"{classifier.name} has no PyTorch model to drop layers from.")
     encoder = encoder_of(classifier.module, "layer-drop")

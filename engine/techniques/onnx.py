@@ -1,5 +1,5 @@
-"""ONNX Runtime techniques (final steps): export the fp32 PyTorch classifier, optionally quantize it to int8,
-and serve it with an ONNX Runtime session (engine.models.onnx_classifier.OnnxClassifier).
+"""ONNX Runtime techniques (final steps): export the fp32 PyTorch model (its output named by the task kind), optionally quantize it to int8,
+and serve it with an ONNX Runtime session (engine.models.onnx_model.OnnxModel).
 
 Export: torch.onnx.export(dynamo=False), the TorchScript tracer: the dynamo exporter is slower and writes
 weights to a side file. int8: onnxruntime.quantization.quantize_dynamic, int8 weights per output channel
@@ -27,25 +27,34 @@ from pathlib import Path
 import torch
 
 from engine.config import settings
-from engine.models.classifier import TextClassifier, count_parameters
-from engine.models.onnx_classifier import OnnxClassifier
+from engine.models.onnx_model import OnnxModel
+from engine.models.text_model import TextModel, count_parameters
 from engine.techniques.base import TechniqueContext
 
 OPSET = 17  # has LayerNormalization as one op; the TorchScript exporter's tested range reaches it
 PER_CHANNEL = True
 REDUCE_RANGE = True
 INPUTS = ("input_ids", "attention_mask")
-DYNAMIC_AXES = {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
-                "logits": {0: "batch"}}
+INPUT_AXES = {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"}}
 
 
-def onnx_fp32(classifier: TextClassifier, ctx: TechniqueContext) -> OnnxClassifier:
+def output_name(task_id: str) -> str:
+    """What the task's kind calls the graph's output ("logits", "embedding")."""
+    from engine.tasks import kind_of
+
+    try:
+        return kind_of(task_id).output_name
+    except ValueError:  # a test double's task: the output is still one row per text
+        return "output"
+
+
+def onnx_fp32(classifier: TextModel, ctx: TechniqueContext) -> OnnxModel:
     module = require_fp32(classifier, "onnx-fp32")
     with _work_dir() as folder:
         ctx.progress(0.0, "Exporting to ONNX")
-        export_s = export(module, folder / "model.onnx")
+        export_s = export(module, folder / "model.onnx", output_name(ctx.task))
         ctx.progress(0.8, "Starting ONNX Runtime")
-        served = OnnxClassifier(classifier.name, folder / "model.onnx", classifier.tokenizer,
+        served = OnnxModel(classifier.name, folder / "model.onnx", classifier.tokenizer,
                                 count_parameters(module), classifier.info, classifier.max_length)
     ctx.report("onnx-fp32", file_mb=_mb(served.size_bytes()), export_s=round(export_s, 2), opset=OPSET,
                providers=served.providers)
@@ -53,16 +62,16 @@ def onnx_fp32(classifier: TextClassifier, ctx: TechniqueContext) -> OnnxClassifi
     return served
 
 
-def onnx_int8(classifier: TextClassifier, ctx: TechniqueContext) -> OnnxClassifier:
+def onnx_int8(classifier: TextModel, ctx: TechniqueContext) -> OnnxModel:
     module = require_fp32(classifier, "onnx-int8")
     with _work_dir() as folder:
         fp32_path, int8_path = folder / "model-fp32.onnx", folder / "model-int8.onnx"
         ctx.progress(0.0, "Exporting to ONNX")
-        export_s = export(module, fp32_path)
+        export_s = export(module, fp32_path, output_name(ctx.task))
         ctx.progress(0.5, "Quantizing the ONNX model to int8")
         quantize_s = quantize_int8(fp32_path, int8_path)
         ctx.progress(0.9, "Starting ONNX Runtime")
-        served = OnnxClassifier(classifier.name, int8_path, classifier.tokenizer,
+        served = OnnxModel(classifier.name, int8_path, classifier.tokenizer,
                                 count_parameters(module), classifier.info, classifier.max_length)
         int8_matmuls, fp32_matmuls = _matmul_counts(int8_path)
         fp32_mb = _mb(fp32_path.stat().st_size)
@@ -74,7 +83,7 @@ def onnx_int8(classifier: TextClassifier, ctx: TechniqueContext) -> OnnxClassifi
     return served
 
 
-def require_fp32(classifier: TextClassifier, step: str) -> torch.nn.Module:
+def require_fp32(classifier: TextModel, step: str) -> torch.nn.Module:
     """The classifier's module if it is plain fp32 PyTorch; otherwise a ValueError saying where the step goes."""
     module = classifier.module
     if module is None:
@@ -90,7 +99,7 @@ def require_fp32(classifier: TextClassifier, step: str) -> torch.nn.Module:
     return module
 
 
-def export(module: torch.nn.Module, path: Path) -> float:
+def export(module: torch.nn.Module, path: Path, output: str = "logits") -> float:
     """Export to `path` with dynamic batch and sequence axes; returns seconds taken. Only reads the module
     (the exporter switches it to eval for the trace and back), so no copy of a large model is needed."""
     # The example batch has padding, so the traced graph keeps the attention-mask path whatever it is given.
@@ -102,7 +111,7 @@ def export(module: torch.nn.Module, path: Path) -> float:
         # The legacy exporter warns it is deprecated; the tracer warns about shape checks that are constant here.
         warnings.simplefilter("ignore")
         torch.onnx.export(module, (input_ids, attention_mask), str(path), dynamo=False, input_names=list(INPUTS),
-                          output_names=["logits"], dynamic_axes=DYNAMIC_AXES, opset_version=OPSET,
+                          output_names=[output], dynamic_axes={**INPUT_AXES, output: {0: "batch"}}, opset_version=OPSET,
                           do_constant_folding=True, training=torch.onnx.TrainingMode.EVAL)
     return time.perf_counter() - started
 

@@ -16,11 +16,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils import prune as torch_prune
 
-from engine.models.classifier import TextClassifier, count_parameters
+from engine.models.text_model import TextModel, count_parameters
+from engine.registry import get_task
+from engine.tasks.base import TrainingSignal
 from engine.techniques.architectures import Adapter, LayerParts, adapter_for, all_parts, encoder_of
 from engine.techniques.base import TechniqueContext
 
@@ -29,9 +32,10 @@ ZLIB_CHUNK_BYTES = 16 << 20
 NO_SPEEDUP = "no CPU speedup: dense kernels still multiply the zeros"
 SCORING_SENTENCES = 256  # training sentences for the importance scores: ~8 forward+backward batches
 SCORING_BATCH = 32
+LabelLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def _module(classifier: TextClassifier) -> nn.Module:
+def _module(classifier: TextModel) -> nn.Module:
     if classifier.module is None:
         raise ValueError(f"{classifier.name} has no PyTorch model to prune.")
     return classifier.module
@@ -49,7 +53,7 @@ def zipped_bytes(module: nn.Module) -> int:
     return total
 
 
-def prune_unstructured(classifier: TextClassifier, ctx: TechniqueContext, sparsity: float) -> TextClassifier:
+def prune_unstructured(classifier: TextModel, ctx: TechniqueContext, sparsity: float) -> TextModel:
     """Zero the smallest `sparsity` share of every encoder Linear weight (embeddings and head untouched)."""
     module = copy.deepcopy(_module(classifier))
     encoder = encoder_of(module, "prune-unstructured")
@@ -152,22 +156,29 @@ def magnitude_importance(parts: list[LayerParts]) -> tuple[list[torch.Tensor], l
     return heads, neurons
 
 
-def scoring_data(task: str, seed: int) -> tuple[Sequence[str], Sequence[int], str]:
-    """A sample of the task's TRAINING split (never the test sentences the trial measures on)."""
-    from engine.models.heads import task_splits
+def training_signal(task: str, seed: int) -> TrainingSignal:
+    """What the task's kind trains on: its loss, its training and validation texts (never the test ones)."""
+    from engine.tasks import kind_of
 
-    sample = task_splits(task).train.sample(SCORING_SENTENCES, seed=seed)
-    return sample.texts, sample.labels, sample.source
+    return kind_of(task).signal(get_task(task), seed)
+
+
+def scoring_data(signal: TrainingSignal, seed: int) -> tuple[Sequence[str], Sequence[int], str]:
+    """A sample of the task's TRAINING texts (never the test items the trial measures on)."""
+    order = np.random.default_rng(seed).permutation(len(signal.texts))[:SCORING_SENTENCES]
+    return ([signal.texts[i] for i in order], [signal.targets[i] for i in order],
+            f"{signal.source}, sample of {len(order)} (seed {seed})")
 
 
 def gradient_importance(
     module: nn.Module, parts: list[LayerParts], tokenizer: Any, texts: Sequence[str], labels: Sequence[int],
-    progress: Callable[[float, str], None], max_length: int,
+    progress: Callable[[float, str], None], max_length: int, loss: LabelLoss | None = None,
 ) -> Importance:
     """|activation x gradient| of each head's and neuron's output, per sentence, summed over sentences.
 
     This is |dL/dm| for a mask m=1 on the unit (Michel et al. 2019; Molchanov et al. 2019), with L the
-    cross-entropy of the whole classifier (encoder + task head) on the labels: one backward pass per batch
+    task kind's label loss of the whole model (encoder + task head; cross-entropy for classification) summed
+    over the batch: one backward pass per batch
     scores every unit. The activations are the inputs of the attention output projection (heads side by
     side) and of the FFN output Linear (neurons), captured with forward pre-hooks. Their means over real
     (not padding) tokens come along for removed_mean_shift.
@@ -197,9 +208,9 @@ def gradient_importance(
                 captured.clear()
                 logits = module(input_ids, mask)
                 target = torch.tensor([labels[i] for i in indices], dtype=torch.long)
-                loss = nn.functional.cross_entropy(logits.float(), target, reduction="sum")
+                total = (loss or _cross_entropy)(logits, target) * len(indices)  # summed over the batch
                 keys = list(captured)
-                grads = torch.autograd.grad(loss, [captured[k] for k in keys])
+                grads = torch.autograd.grad(total, [captured[k] for k in keys])
                 real = mask.unsqueeze(-1).float()
                 tokens += int(mask.sum())
                 for (kind, i), grad in zip(keys, grads, strict=True):
@@ -232,11 +243,13 @@ def head_and_neuron_importance(
     reason = "the classifier has no tokenizer"
     if tokenizer is not None:
         try:
-            texts, labels, source = scoring_data(ctx.task, ctx.seed)
+            signal = training_signal(ctx.task, ctx.seed)
+            texts, labels, source = scoring_data(signal, ctx.seed)
         except ValueError as error:  # unknown task, data package missing (NotInstalledError)
             reason = f"no training data: {error}"
         else:
-            scores = gradient_importance(module, parts, tokenizer, texts, labels, progress, max_length)
+            scores = gradient_importance(module, parts, tokenizer, texts, labels, progress, max_length,
+                                         signal.label_loss)
             scores.method = f"activation x gradient on {len(texts)} training sentences ({source})"
             return scores
     heads, neurons = magnitude_importance(parts)
@@ -284,12 +297,20 @@ def remove_units(adapter: Adapter, layer: nn.Module, parts: LayerParts, kept_hea
     return shifts
 
 
-def accuracy(classifier: TextClassifier, texts: Sequence[str], labels: Sequence[int]) -> float:
+def accuracy(classifier: TextModel, texts: Sequence[str], labels: Sequence[int],
+             signal: TrainingSignal | None = None) -> float:
+    """The kind's validation score (accuracy for classification by accuracy, precision@10 for search)."""
+    if signal is not None:
+        return signal.validation_score(classifier.outputs(texts), labels)
     predicted = classifier.predict(texts)
     return sum(p == y for p, y in zip(predicted, labels, strict=True)) / max(1, len(labels))
 
 
-def choose_compensation(classifier: TextClassifier, shifts: list[tuple[nn.Linear, torch.Tensor]],
+def _cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return nn.functional.cross_entropy(logits.float(), target)
+
+
+def choose_compensation(classifier: TextModel, shifts: list[tuple[nn.Linear, torch.Tensor]],
                         ctx: TechniqueContext) -> dict[str, Any]:
     """Keep the mean replacement only if it scores better on validation sentences.
 
@@ -298,25 +319,27 @@ def choose_compensation(classifier: TextClassifier, shifts: list[tuple[nn.Linear
     a kept mean with less variation around it can wash out what tells sentences apart), so the validation
     split decides: two forward passes over a few hundred sentences, cheap next to the scoring.
     """
-    from engine.models.heads import task_splits
-
     try:
-        data = task_splits(ctx.task).validation.sample(SCORING_SENTENCES, seed=ctx.seed)
+        signal = training_signal(ctx.task, ctx.seed)
     except ValueError as error:
         return {"mean_compensation": False, "compensation_check": f"no validation data: {error}"}
-    without = accuracy(classifier, data.texts, data.labels)
+    order = np.random.default_rng(ctx.seed).permutation(len(signal.validation_texts))[:SCORING_SENTENCES]
+    texts = [signal.validation_texts[i] for i in order]
+    labels = [signal.validation_targets[i] for i in order]
+    score = None if signal.score_name == "val_accuracy" else signal
+    without = accuracy(classifier, texts, labels, score)
     originals = [(linear, None if linear.bias is None else linear.bias.detach().clone()) for linear, _ in shifts]
     shift_biases(shifts)
-    with_shift = accuracy(classifier, data.texts, data.labels)
+    with_shift = accuracy(classifier, texts, labels, score)
     if with_shift <= without:  # a tie keeps the plain cut: fewer changes to the model
         for linear, bias in originals:  # restored, not shifted back: exact in bf16 too
             linear.bias = None if bias is None else nn.Parameter(bias, requires_grad=linear.bias.requires_grad)
     return {"mean_compensation": with_shift > without,
-            "compensation_check": {"validation_sentences": len(data), "accuracy_without": round(without, 4),
-                                   "accuracy_with": round(with_shift, 4)}}
+            "compensation_check": {"validation_sentences": len(texts), "score": signal.score_name,
+                                   "accuracy_without": round(without, 4), "accuracy_with": round(with_shift, 4)}}
 
 
-def prune_structured(classifier: TextClassifier, ctx: TechniqueContext, keep: float) -> TextClassifier:
+def prune_structured(classifier: TextModel, ctx: TechniqueContext, keep: float) -> TextModel:
     """Remove the least important attention heads and FFN neurons, physically shrinking the matrices."""
     if not 0 < keep <= 1:
         raise ValueError(f"prune-structured:keep={keep} is out of range: 0 < keep <= 1.")

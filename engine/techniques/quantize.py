@@ -7,13 +7,13 @@ import warnings
 
 import torch
 
-from engine.models.classifier import TextClassifier
+from engine.models.text_model import TextModel
 from engine.techniques.base import TechniqueContext
 
 VOCABULARY_MIN_ROWS = 1000  # embedding tables this large are vocabularies: most of a small encoder's bytes
 
 
-def fp32(classifier: TextClassifier, ctx: TechniqueContext) -> TextClassifier:
+def fp32(classifier: TextModel, ctx: TechniqueContext) -> TextModel:
     return classifier  # the reference: nothing changes, so nothing to copy
 
 
@@ -37,15 +37,15 @@ def int8_dynamic_module(module: torch.nn.Module) -> torch.nn.Module:
                                 dtype=torch.qint8, inplace=False)
 
 
-def int8_dynamic(classifier: TextClassifier, ctx: TechniqueContext) -> TextClassifier:
+def int8_dynamic(classifier: TextModel, ctx: TechniqueContext) -> TextModel:
     return classifier.with_module(int8_dynamic_module(_torch_module(classifier)))
 
 
-def bf16(classifier: TextClassifier, ctx: TechniqueContext) -> TextClassifier:
+def bf16(classifier: TextModel, ctx: TechniqueContext) -> TextModel:
     return classifier.with_module(copy.deepcopy(_torch_module(classifier)).to(torch.bfloat16))
 
 
-def _torch_module(classifier: TextClassifier) -> torch.nn.Module:
+def _torch_module(classifier: TextModel) -> torch.nn.Module:
     if classifier.module is None:
         raise ValueError(f"{classifier.name} has no PyTorch model to compress.")
     return classifier.module

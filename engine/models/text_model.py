@@ -1,4 +1,6 @@
-"""The thing a trial measures: a tokenizer plus a torch module that maps token ids to class logits."""
+"""The thing a trial measures: a tokenizer plus a torch module that maps token ids to one output row per text
+(class logits for classification, a sentence embedding for search). Which head sits on the encoder is the
+task kind's choice (engine.tasks); techniques transform `module` and never look at what the outputs mean."""
 
 from __future__ import annotations
 
@@ -6,18 +8,19 @@ import io
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 from engine.models.batching import MAX_LENGTH_TOKENS, length_sorted_batches, mean_pool
-from engine.registry import get_model, get_task, require_installed, resolve
 
 Progress = Callable[[float, str], None]
 
 
-class EncoderClassifier(torch.nn.Module):
-    """encoder -> mean pooling over the attention mask -> linear head (2 logits)."""
+class PooledEncoder(torch.nn.Module):
+    """encoder -> mean pooling over the attention mask -> head (a Linear for class logits; Identity for an
+    embedding)."""
 
-    def __init__(self, encoder: torch.nn.Module, head: torch.nn.Linear) -> None:
+    def __init__(self, encoder: torch.nn.Module, head: torch.nn.Module) -> None:
         super().__init__()
         self.encoder = encoder
         self.head = head
@@ -44,7 +47,7 @@ def count_parameters(module: torch.nn.Module) -> int:
     return total
 
 
-class TextClassifier:
+class TextModel:
     """What a trial measures: tokenizer + a module. Techniques swap in a transformed copy of `module`."""
 
     def __init__(
@@ -57,29 +60,32 @@ class TextClassifier:
         max_length: int = MAX_LENGTH_TOKENS,
     ) -> None:
         self.name = name
-        self.family = family  # "encoder" | "rule-based"
+        self.family = family  # "encoder" | "rule-based" | "classic"
         self.module = module
         self.tokenizer = tokenizer
-        self.info = dict(info or {})  # how the head was trained (C, validation accuracy, ...)
+        self.info = dict(info or {})  # how the head was trained (C, validation score, ...)
         self.max_length = max_length
 
-    def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[int]:
-        """Class per text (0 negative, 1 positive), in the order given."""
+    def outputs(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """One float32 output row per text (logits or embedding), in the order given."""
         if self.module is None:
             raise ValueError(f"{self.name} has no module to run")
-        labels = [0] * len(texts)
+        out: np.ndarray | None = None
         with torch.inference_mode():
-            for indices, input_ids, mask in length_sorted_batches(
-                self.tokenizer, texts, batch_size, self.max_length
-            ):
-                predicted = self.module(input_ids, mask).argmax(dim=-1).tolist()
-                for i, label in zip(indices, predicted, strict=True):
-                    labels[i] = label
-        return labels
+            for indices, input_ids, mask in length_sorted_batches(self.tokenizer, texts, batch_size, self.max_length):
+                rows = self.module(input_ids, mask).float().numpy()
+                if out is None:
+                    out = np.empty((len(texts), rows.shape[1]), dtype=np.float32)
+                out[indices] = rows
+        return out if out is not None else np.empty((0, 0), dtype=np.float32)
 
-    def with_module(self, module: torch.nn.Module) -> TextClassifier:
-        """The same classifier running another (e.g. quantized) module; the tokenizer is shared."""
-        return TextClassifier(self.name, self.family, module, self.tokenizer, self.info, self.max_length)
+    def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[int]:
+        """Class per text (the largest output), for classification heads."""
+        return self.outputs(texts, batch_size).argmax(axis=-1).tolist() if texts else []
+
+    def with_module(self, module: torch.nn.Module) -> TextModel:
+        """The same model running another (e.g. quantized) module; the tokenizer is shared."""
+        return TextModel(self.name, self.family, module, self.tokenizer, self.info, self.max_length)
 
     def num_parameters(self) -> int:
         return count_parameters(self.module) if self.module is not None else 0
@@ -91,22 +97,3 @@ class TextClassifier:
         buffer = io.BytesIO()
         torch.save(self.module.state_dict(), buffer)
         return buffer.tell()
-
-
-def load_classifier(task_id: str, model_id: str, progress: Progress | None = None) -> TextClassifier:
-    """A ready classifier for the task: the encoder plus its task head (trained once, then cached)."""
-    from engine.models.heads import load_or_train_head
-
-    report = progress or (lambda fraction, message: None)
-    task = get_task(task_id)
-    model = get_model(model_id, task)
-    require_installed(model)
-    loader = resolve(model.loader)
-    if model.family == "rule-based":
-        return loader()
-    report(0.0, f"Loading {model.id}")
-    encoder = loader(model.hub_id) if model.loader.endswith(":load_pretrained") else loader()
-    head, info = load_or_train_head(task.id, model.id, encoder, progress)
-    module = EncoderClassifier(encoder.model, head).eval()
-    report(1.0, f"{model.id} ready")
-    return TextClassifier(model.id, "encoder", module, encoder.tokenizer, info)

@@ -1,5 +1,5 @@
-"""A classifier served by ONNX Runtime instead of PyTorch: the same tokenizer, batching and interface as
-TextClassifier, so a trial measures it the same way. Built by engine.techniques.onnx (a final step)."""
+"""A model served by ONNX Runtime instead of PyTorch: the same tokenizer, batching and interface as
+TextModel, so a trial measures it the same way. Built by engine.techniques.onnx (a final step)."""
 
 from __future__ import annotations
 
@@ -31,14 +31,13 @@ def create_session(onnx_path: Path | str) -> Any:
     return ort.InferenceSession(str(onnx_path), options, providers=PROVIDERS)
 
 
-class OnnxClassifier:
-    """Tokenizer + an ONNX Runtime session mapping (input_ids, attention_mask) to logits.
+class OnnxModel:
+    """Tokenizer + an ONNX Runtime session mapping (input_ids, attention_mask) to one output row per text.
 
     The session is created from the .onnx file and holds the whole model in memory afterwards (no external
     data), so the file may be deleted once this object exists: nothing is left behind in a temp folder.
     """
 
-    family = "encoder"
     module = None  # no PyTorch module: with_module() and PyTorch techniques cannot follow
 
     def __init__(
@@ -51,6 +50,7 @@ class OnnxClassifier:
         max_length: int = MAX_LENGTH_TOKENS,
     ) -> None:
         self.name = name
+        self.family = "encoder"
         self.tokenizer = tokenizer
         self.info = dict(info or {})
         self.max_length = max_length
@@ -63,20 +63,25 @@ class OnnxClassifier:
     def providers(self) -> list[str]:
         return list(self.session.get_providers())
 
-    def logits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> np.ndarray:
-        """(batch, classes) float32 logits, like EncoderClassifier.forward."""
+    def run(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> np.ndarray:
+        """(batch, outputs) float32, like PooledEncoder.forward."""
         feeds = {"input_ids": input_ids.numpy(), "attention_mask": attention_mask.numpy()}
         return self.session.run(None, {k: v for k, v in feeds.items() if k in self.input_names})[0]
 
-    def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[int]:
-        """Class per text, in the order given; same tokenization and length-sorted batches as TextClassifier."""
-        labels = [0] * len(texts)
+    def outputs(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """One output row per text, in the order given; same tokenization and length-sorted batches as TextModel."""
+        out: np.ndarray | None = None
         for indices, input_ids, mask in length_sorted_batches(self.tokenizer, texts, batch_size, self.max_length):
-            for i, label in zip(indices, self.logits(input_ids, mask).argmax(axis=-1).tolist(), strict=True):
-                labels[i] = label
-        return labels
+            rows = self.run(input_ids, mask)
+            if out is None:
+                out = np.empty((len(texts), rows.shape[1]), dtype=np.float32)
+            out[indices] = rows
+        return out if out is not None else np.empty((0, 0), dtype=np.float32)
 
-    def with_module(self, module: torch.nn.Module) -> OnnxClassifier:
+    def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[int]:
+        return self.outputs(texts, batch_size).argmax(axis=-1).tolist() if texts else []
+
+    def with_module(self, module: torch.nn.Module) -> OnnxModel:
         raise ValueError(
             f"{self.name} runs in ONNX Runtime: ONNX is a final step, so no PyTorch technique can follow it."
         )

@@ -1,0 +1,78 @@
+"""Compression techniques as data: each names the model families it applies to and its handler."""
+
+from __future__ import annotations
+
+from engine.registry.specs import ParamSpec, TechniqueSpec
+
+ENCODER = ("encoder",)
+TECHNIQUES: dict[str, TechniqueSpec] = {
+    t.id: t
+    for t in (
+        TechniqueSpec(
+            "fp32", "Full precision (baseline)",
+            "The model as published: 32-bit numbers everywhere. The reference the others are compared to.",
+            ("encoder", "rule-based", "classic"), "engine.techniques.quantize:fp32",
+        ),
+        TechniqueSpec(
+            "int8-dynamic", "8-bit weights (PyTorch)",
+            "Stores the big matrices and the vocabulary as 8-bit integers instead of 32-bit numbers: "
+            "about 4x smaller, usually faster on CPUs.",
+            ENCODER, "engine.techniques.quantize:int8_dynamic",
+        ),
+        TechniqueSpec(
+            "bf16", "Half precision (bfloat16)",
+            "Uses 16-bit numbers: half the memory. Fast only on chips with bfloat16 instructions; "
+            "elsewhere it is emulated and slower.",
+            ENCODER, "engine.techniques.quantize:bf16",
+        ),
+        TechniqueSpec(
+            "onnx-fp32", "ONNX Runtime (same numbers)",
+            "Runs the unchanged model in ONNX Runtime, a lean inference engine: shows what the engine alone gains.",
+            ENCODER, "engine.techniques.onnx:onnx_fp32", final=True,
+        ),
+        TechniqueSpec(
+            "onnx-int8", "ONNX Runtime, 8-bit",
+            "ONNX Runtime with 8-bit weights: the fastest way measured to run these models on a CPU.",
+            ENCODER, "engine.techniques.onnx:onnx_int8", final=True,
+        ),
+        TechniqueSpec(
+            "prune-unstructured", "Pruning, scattered weights",
+            "Sets the smallest weights to zero. The file compresses well, but a CPU is no faster: it still "
+            "multiplies the zeros.",
+            ENCODER, "engine.techniques.prune:prune_unstructured",
+            (ParamSpec("sparsity", "float", 0.5, 0.0, 1.0, high_open=True, help="share of weights set to zero"),),
+        ),
+        TechniqueSpec(
+            "prune-structured", "Pruning, whole heads and neurons",
+            "Removes the least important attention heads and neurons outright: a genuinely smaller, faster model.",
+            ENCODER, "engine.techniques.prune:prune_structured",
+            (ParamSpec("keep", "float", 0.5, 0.0, 1.0, low_open=True, help="share of heads and neurons kept"),),
+        ),
+        TechniqueSpec(
+            "layer-drop", "Fewer layers",
+            "Keeps only some of the model's layers, evenly spaced: much faster, but it forgets; pair it with "
+            "distillation.",
+            ENCODER, "engine.techniques.layers:layer_drop",
+            (ParamSpec("keep", "int", 3, 1, None, help="number of layers kept"),),
+        ),
+        TechniqueSpec(
+            "distill", "Distillation from a large teacher",
+            "Retrains the small model to imitate a large 'teacher' model's answers: large models train, "
+            "small ones serve. Costs energy once, up front.",
+            ENCODER, "engine.techniques.distill:distill",
+            (ParamSpec("teacher", "model", "mpnet-base", help="the large model to learn from"),
+             ParamSpec("epochs", "int", 2, 1, 10, help="passes over the training sentences"),
+             ParamSpec("transfer", "int", 0, 0, 20000,
+                       help="extra unlabelled sentences the teacher labels for the student (0: labelled ones only)",
+                       optional=True)),
+        ),
+        TechniqueSpec(
+            "finetune", "Retraining on the labels alone",
+            "Retrains the model on the labelled examples only, without a teacher: the yardstick for distillation.",
+            ENCODER, "engine.techniques.distill:finetune",
+            (ParamSpec("epochs", "int", 2, 1, 10, help="passes over the training sentences"),),
+        ),
+    )
+}
+
+

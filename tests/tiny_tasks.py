@@ -1,0 +1,78 @@
+"""A tiny registered task and model per task kind, built from configs (no weights, no pack): a whole trial
+of each kind runs in-process in well under a second. Use the `tiny_tasks` fixture (conftest.py)."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from engine.datasets import LabelledTexts, Splits, Texts
+from engine.registry import ModelSpec, TaskSpec, TestSetSpec, WeightsSpec
+
+CLASS_WORDS = (("who", "person", "name"), ("where", "city", "place"), ("how", "many", "number"))
+FILLER = "the a movie plot film was is it and of".split()
+
+
+def _texts(n: int, seed: int) -> LabelledTexts:
+    rng = random.Random(seed)
+    texts, labels = [], []
+    for _ in range(n):
+        label = rng.randrange(len(CLASS_WORDS))
+        words = rng.choices(CLASS_WORDS[label], k=rng.randint(1, 3)) + rng.choices(FILLER, k=rng.randint(2, 6))
+        rng.shuffle(words)
+        texts.append(" ".join(words))
+        labels.append(label)
+    return LabelledTexts(tuple(texts), tuple(labels), f"tiny synthetic questions (seed {seed})")
+
+
+def splits(seed: int = 0) -> Splits:
+    return Splits(train=_texts(96, 10 + seed), validation=_texts(48, 20 + seed), test=_texts(64, 30 + seed))
+
+
+def test_split(seed: int = 0) -> LabelledTexts:
+    return splits(seed).test
+
+
+def transfer(seed: int = 0) -> Texts:
+    return Texts(tuple(t for t in _texts(40, 40 + seed).texts), "tiny unlabelled questions")
+
+
+class Rated:
+    """Six 'documents' rated by 'people': pairs of the same class are alike."""
+
+    def __init__(self) -> None:
+        data = _texts(6, 50)
+        self.documents = data.texts
+        same = np.equal.outer(np.array(data.labels), np.array(data.labels))
+        self.human = np.where(same, 0.9, 0.1)
+        self.source = "tiny rated documents"
+
+
+def rated() -> Rated:
+    return Rated()
+
+
+MODELS = {
+    m.id: m
+    for m in (
+        ModelSpec("tiny-s", "encoder", 0.02, "a 2-layer BERT from a config (tests)", WeightsSpec("tiny-config"),
+                  install="(built in)", layers=2),
+        ModelSpec("tiny-l", "encoder", 0.04, "a 4-layer BERT from a config (tests)", WeightsSpec("tiny-config"),
+                  install="(built in)", layers=4),
+    )
+}
+LADDER = ("tfidf", "tiny-s", "tiny-l")
+TASKS = {
+    t.id: t
+    for t in (
+        TaskSpec("tiny-topic", "Route tiny questions", "Three kinds of tiny question.", "text-classification",
+                 ("person", "place", "number"), "tiny_tasks:splits",
+                 (TestSetSpec("tiny-test", "tiny test split", "tiny_tasks:test_split"),), LADDER, LADDER,
+                 metric="macro-f1", transfer_loader="tiny_tasks:transfer"),
+        TaskSpec("tiny-search", "Find tiny similar questions", "Tiny semantic search.", "retrieval", (),
+                 "tiny_tasks:splits", (TestSetSpec("tiny-test", "tiny test split", "tiny_tasks:test_split"),),
+                 LADDER, LADDER, metric="precision@10", transfer_loader="tiny_tasks:transfer",
+                 extra={"human_similarity": "tiny_tasks:rated"}),
+    )
+}
