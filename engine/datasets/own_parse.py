@@ -42,6 +42,9 @@ class OwnData:
     conflicting_dropped: int  # every copy of a text seen with two different labels
     content_hash: str  # sha256 over the cleaned (text, label) rows
 
+    def __len__(self) -> int:
+        return len(self.texts)
+
     @property
     def dataset_id(self) -> str:
         return "csv-" + self.content_hash[:12]
@@ -83,7 +86,8 @@ def build(rows: list[tuple[str, str]], **fields) -> OwnData:
 
 def _decode(raw: bytes) -> str:
     if len(raw) > MAX_BYTES:
-        raise UploadError(f"The file is {len(raw) / 1e6:.1f} MB; the limit is {MAX_BYTES / 1e6:.0f} MB. "
+        raise UploadError(f"The file is {len(raw) / 2**20:.3g} MB ({len(raw):,} bytes); the limit is "
+                          f"{MAX_BYTES / 2**20:.3g} MB. "
                           f"Upload a sample of at most {MAX_ROWS:,} rows.")
     try:
         text = raw.decode("utf-8-sig")
@@ -180,7 +184,7 @@ def parse_csv(raw: bytes, text_column: str | None = None, label_column: str | No
         raise UploadError(f"No usable rows: {dropped}. Check that '{text_col}' holds the texts and "
                           f"'{label_col}' their labels.")
     if len(kept) < MIN_ROWS:
-        raise UploadError(f"Only {len(kept)} usable rows ({dropped}); at least {MIN_ROWS} are needed. Add more "
+        raise UploadError(f"Only {len(kept)} usable row{'s' * (len(kept) != 1)} ({dropped}); at least {MIN_ROWS} are needed. Add more "
                           "labelled rows.")
     data = build(kept, columns=tuple(header), text_column=text_col, label_column=label_col,
                  rows_read=clean.rows_read + no_label, empty_dropped=clean.empty + no_label,
