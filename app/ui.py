@@ -12,7 +12,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from engine.record import TrialRecord
-from engine.registry import MODELS, TASKS, TECHNIQUES, ParamSpec, TechniqueSpec
+from engine.registry import MODELS, TASKS, TECHNIQUES, MetricSpec, ParamSpec, TechniqueSpec, metric_of
 from engine.report.fmt import fmt_accuracy, fmt_g, fmt_ms, fmt_wh, speedup_text
 from engine.summary import Headline, Payback, fmt_queries, provenance, search_rows, tried_lines
 
@@ -53,6 +53,11 @@ def fmt_params(params_m: float | None) -> str:
     if params_m == 0:
         return "rules"
     return f"{params_m:.0f}M" if params_m >= 10 else f"{params_m:.1f}M"
+
+
+def metric(task_id: str) -> MetricSpec:
+    """The task's headline metric (its title, meaning and direction)."""
+    return metric_of(task_id)
 
 
 def model_label(model_id: str) -> str:

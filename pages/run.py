@@ -4,10 +4,11 @@ queue it for the worker and watch it progress live, training curves included."""
 import streamlit as st
 
 from app import ui
+from app.upload import NEW_DATA, UPLOADED, own_task_ids, upload_panel
 from engine.carbon import regions
 from engine.config import settings
 from engine.jobs import EVAL_SIZE_RANGE, RunRequest, job_status, submit_run
-from engine.registry import MODELS, TASKS, TECHNIQUES, is_installed
+from engine.registry import MODELS, TASKS, TECHNIQUES, get_task, is_installed
 from engine.store import ACTIVE, Store
 from engine.summary import OBJECTIVES, queue_position
 from engine.techniques.spec import canonical
@@ -25,11 +26,32 @@ st.caption("Each model x technique is one trial: load, compress, answer the test
            "queries and measure energy on a batch. Trials run one after another in a background worker.")
 pipelines: list[str] = st.session_state.setdefault(PIPELINES, [])
 
+def task_title(task_id: str) -> str:
+    if task_id == NEW_DATA:
+        return "Your own data: upload a labelled CSV"
+    try:
+        return get_task(task_id).title
+    except ValueError:  # a stored upload that can no longer be read
+        return f"{task_id} (unreadable)"
+
+
+if UPLOADED in st.session_state:  # a CSV was just stored: select it (before the picker is drawn)
+    st.session_state["run_task"] = st.session_state.pop(UPLOADED)
+task_choices = [*TASKS, *own_task_ids(), NEW_DATA]
 left, right = st.columns([3, 2], gap="large")
 with left:
-    task_id = st.selectbox("Task", list(TASKS), format_func=lambda t: TASKS[t].title, key="run_task")
-    task = TASKS[task_id]
-    st.caption(task.description)
+    task_id = st.selectbox("Task", task_choices, format_func=task_title, key="run_task")
+    if task_id == NEW_DATA:
+        if upload_panel():
+            st.rerun()
+        st.stop()
+    try:
+        task = get_task(task_id)
+    except ValueError as err:
+        st.error(str(err), icon=":material/error:")
+        st.stop()
+    metric = ui.metric(task_id)
+    st.caption(f"{task.description} Scored by **{metric.title}**: {metric.meaning}.")
     models = st.multiselect("Models (smallest to largest)", task.models, default=task.default_models,
                             format_func=ui.model_label, key=f"run_models_{task_id}")
     singles = st.multiselect("Techniques, each on its own", list(TECHNIQUES), default=task.default_techniques,
@@ -49,7 +71,7 @@ with right:
                             format_func=lambda s: next(x.title for x in task.test_sets if x.id == s),
                             key=f"run_test_set_{task_id}")
     eval_size = st.number_input("Test questions per trial", *EVAL_SIZE_RANGE, value=300, step=50,
-                                help="More questions: a narrower accuracy interval, a longer run.",
+                                help=f"More questions: a narrower {metric.title} interval, a longer run.",
                                 key="run_eval_size")
     with st.expander("Every technique, in one line each"):
         ui.technique_help(singles)
@@ -97,21 +119,22 @@ if st.button("Run comparison", type="primary", icon=":material/play_arrow:", key
     except ValueError as err:  # unknown names, out-of-range numbers, missing models: the message says which
         st.error(str(err))
 
-with st.expander("Find the leanest variant: the cheapest one within an accuracy floor", icon=":material/search:"):
+with st.expander(f"Find the leanest variant: the cheapest one within a {metric.title} floor", icon=":material/search:"):
     if submit_optimize is None:
         st.info("This version of the engine has no search yet.")
     else:
         st.caption("Tries quantization, pruning, fewer layers, ONNX Runtime and distillation on one model and "
-                   "keeps the variant that is cheapest on your objective while staying within the accuracy "
+                   f"keeps the variant that is cheapest on your objective while staying within the {metric.title} "
                    "drop you allow. It uses the grid, test set and number of test questions chosen above.")
         encoders = ui.task_encoders(task_id)
         cols = st.columns(4)
         lean_model = cols[0].selectbox("Model to slim down", encoders, index=len(encoders) // 2,
                                        format_func=ui.model_label, key=f"lean_model_{task_id}")
         max_drop = cols[1].number_input(
-            "Max accuracy drop (points)", *MAX_DROP_PTS_RANGE, value=1.0, step=0.5, format="%.1f", key="lean_max_drop",
-            help="1 point = 1 percentage point of accuracy. With 300 test questions one accuracy figure is "
-                 "uncertain by about ±5 points; all candidates are judged on the same questions.")
+            f"Max {metric.title} drop (points)", *MAX_DROP_PTS_RANGE, value=1.0, step=0.5, format="%.1f",
+            key="lean_max_drop",
+            help=f"1 point = 0.01 of {metric.title}. With 300 test questions one figure is uncertain by several "
+                 "points; all candidates are judged on the same questions.")
         objective_names = {"energy": "energy per query", "latency": "response time", "size": "size on disk"}
         objective = cols[2].radio("Cheapest in", list(OBJECTIVES), format_func=objective_names.get,
                                   key="lean_objective")
@@ -130,7 +153,7 @@ with st.expander("Find the leanest variant: the cheapest one within an accuracy 
 
 
 def show_curves(job_id: int) -> None:
-    """Loss and validation accuracy of every variant being trained (distillation, retraining), live."""
+    """Loss and validation score of every variant being trained (distillation, retraining), live."""
     curves = Store().curves(job_id)
     if curves:
         # altair loads only when there is something to draw: the form opens faster
@@ -138,7 +161,7 @@ def show_curves(job_id: int) -> None:
 
         cols = st.columns(2, gap="large")
         cols[0].altair_chart(charts.training_chart(curves, "loss"), width="stretch")
-        cols[1].altair_chart(charts.training_chart(curves, "val_accuracy"), width="stretch")
+        cols[1].altair_chart(charts.training_chart(curves, charts.validation_key(curves)), width="stretch")
 
 
 @st.fragment(run_every=1.0)

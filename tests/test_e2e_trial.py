@@ -29,7 +29,7 @@ def by_variant(records):
 
 
 def test_every_record_has_the_documented_fields(cli_run):
-    required = ("task model technique status params_m model_size_mb accuracy accuracy_ci_low accuracy_ci_high "
+    required = ("task model technique status params_m model_size_mb metric quality quality_ci_low quality_ci_high "
                 "eval_size latency_p50_ms latency_p95_ms latency_p99_ms throughput_per_s peak_rss_mb "
                 "energy_wh_per_1k energy_method co2e_g_per_1k region grid_g_per_kwh contention hardware versions "
                 "started_at").split()
@@ -43,8 +43,8 @@ def test_measurements_are_sane_and_consistent(cli_run):
     grid = grid_intensity("FRA").g_per_kwh
     for r in (fp32, int8):
         assert r["status"] == "ok", r["error"]
-        assert 0.6 < r["accuracy"] <= 1.0
-        assert r["accuracy_ci_low"] <= r["accuracy"] <= r["accuracy_ci_high"]
+        assert r["metric"] == "accuracy" and 0.6 < r["quality"] <= 1.0
+        assert r["quality_ci_low"] <= r["quality"] <= r["quality_ci_high"]
         assert r["latency_p50_ms"] <= r["latency_p95_ms"] <= r["latency_p99_ms"]
         assert r["throughput_per_s"] > 0 and r["peak_rss_mb"] > 50
         assert r["energy_wh_per_1k"] > 0

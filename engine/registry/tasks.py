@@ -126,7 +126,7 @@ def own_data_task(dataset_id: str) -> TaskSpec:
     return TaskSpec(
         id=dataset_id,
         title=f"Your data: {name}",
-        description=f"Your labelled texts ({meta['rows']:,} rows, {len(meta['label_names'])} classes), "
+        description=f"Your labelled texts ({sum(meta['per_class'].values()):,} rows, {len(meta['label_names'])} classes), "
                     "split with a fixed seed.",
         kind="text-classification",
         labels=tuple(meta["label_names"]),

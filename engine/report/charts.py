@@ -446,6 +446,12 @@ def curve_frame(curves: dict[tuple[str, str], list[dict]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["variant", "technique", "step", "epoch", "loss", "val_accuracy"])
 
 
+def validation_key(curves: dict[tuple[str, str], list[dict]]) -> str:
+    """The curve points' validation score: "val_accuracy", or the task's metric ("val_f1", "val_precision@10")."""
+    keys = {k for points in curves.values() for p in points for k in p if k.startswith("val_")}
+    return "val_accuracy" if "val_accuracy" in keys or not keys else sorted(keys)[0]
+
+
 def training_chart(curves: dict[tuple[str, str], list[dict]], metric: str = "loss") -> alt.Chart:
     """One line per variant being trained: its loss ("loss") or validation accuracy ("val_accuracy") over steps."""
     title = "Training loss" if metric == "loss" else "Validation accuracy"

@@ -28,8 +28,8 @@ import numpy as np
 import torch
 
 from engine.measure.energy import EnergyMeter
-from engine.models.batching import length_sorted_batches
 from engine.models import heads
+from engine.models.batching import length_sorted_batches
 from engine.models.text_model import TextModel
 from engine.registry import get_model, get_task
 from engine.tasks import kind_of
