@@ -11,10 +11,11 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from engine.quality import metric_for, noun
 from engine.record import TrialRecord
 from engine.registry import MODELS, TASKS, TECHNIQUES, MetricSpec, ParamSpec, TechniqueSpec, metric_of
-from engine.report.fmt import fmt_accuracy, fmt_g, fmt_ms, fmt_wh, speedup_text
-from engine.summary import Headline, Payback, fmt_queries, provenance, search_rows, tried_lines
+from engine.report.fmt import fmt_g, fmt_ms, fmt_score, fmt_wh, speedup_text
+from engine.summary import Headline, Payback, fmt_queries, provenance, search_floor, search_rows, tried_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = {  # name -> (file under pages/, title, icon)
@@ -87,11 +88,11 @@ def show_headline(result: Headline) -> None:
     col1, col2, col3, col4 = st.columns(4)
     col1.metric(
         "Accuracy kept",
-        f"{result.accuracy_kept_pct:.0f}%",
-        delta=f"{(cand.accuracy - ref.accuracy) * 100:+.1f} points",
+        f"{result.quality_kept_pct:.0f}%",
+        delta=f"{(cand.quality - ref.quality) * 100:+.1f} points",
         delta_color="normal",
-        help=f"{cand.variant}: {fmt_accuracy(cand.accuracy, cand.accuracy_ci_low, cand.accuracy_ci_high)} vs "
-        f"{ref.variant}: {fmt_accuracy(ref.accuracy, ref.accuracy_ci_low, ref.accuracy_ci_high)} "
+        help=f"{cand.variant}: {fmt_score(cand.quality, cand.quality_ci_low, cand.quality_ci_high)} vs "
+        f"{ref.variant}: {fmt_score(ref.quality, ref.quality_ci_low, ref.quality_ci_high)} "
         f"on {cand.eval_size} test items (95% interval).",
         border=True,
     )
@@ -159,7 +160,7 @@ def results_table(records: Iterable[TrialRecord]) -> pd.DataFrame:
             {
                 "Model": r.model,
                 "Technique": r.technique,
-                "Accuracy (95% CI)": fmt_accuracy(r.accuracy, r.accuracy_ci_low, r.accuracy_ci_high) if ok else "–",
+                "Accuracy (95% CI)": fmt_score(r.quality, r.quality_ci_low, r.quality_ci_high) if ok else "–",
                 "p95 latency (ms)": r.latency_p95_ms if ok else None,
                 "Energy (Wh / 1k queries)": r.energy_wh_per_1k if ok else None,
                 "CO2e (g / 1k queries)": r.co2e_g_per_1k if ok else None,
@@ -307,12 +308,13 @@ def search_table(records: Sequence[TrialRecord], result: dict) -> pd.DataFrame:
     """The candidates of a leanest-variant search, best first, with what the floor and objective decided.
     The search works on one model, so only candidates of another model (none, normally) name theirs."""
     model = (result.get("baseline") or [None])[0]
+    metric = metric_for(records)
     rows = []
     for row in search_rows(records, result):
         rows.append({
             "": row["role"],
             "Technique": row["technique"] if row["model"] == model else f"{row['model']} · {row['technique']}",
-            "Accuracy": fmt_accuracy(row["accuracy"]),
+            metric.title: fmt_score(row["quality"], metric=metric),
             "Change (points)": row["change_pts"],
             "Within the floor": {True: "yes", False: "no", None: "–"}[row["meets_floor"]],
             objective_column(result): row["objective"],
@@ -326,19 +328,20 @@ def show_search_result(records: Sequence[TrialRecord], result: dict) -> None:
     """The verdict first and large, then the winner (or the nearest miss), the candidates and what was tried."""
     verdict = result.get("verdict") or "The search finished without a verdict."
     best, miss = result.get("best"), result.get("nearest_miss")
-    floor = result.get("floor_accuracy")
-    floor_text = f"{floor:.1%}" if isinstance(floor, int | float) else "the floor"
+    floor = search_floor(result)
+    metric = metric_for(records)
+    floor_text = fmt_score(floor, metric=metric) if floor is not None else "the floor"
     with st.container(border=True):
         model = (result.get("baseline") or ["?"])[0]
         st.caption(f"Leanest variant of {model}: cheapest {result.get('objective', 'energy')} within "
-                   f"{result.get('max_drop_pts', '?')} accuracy points of its fp32")
+                   f"{result.get('max_drop_pts', '?')} points of its fp32's {noun(metric)}")
         st.markdown(f"### {verdict}")
         if best:
             st.success(f"Leanest variant within {result.get('max_drop_pts', '?')} points of fp32: "
                        f"**{' · '.join(best)}**", icon=":material/emoji_events:")
         else:
             near = f" Nearest miss: **{' · '.join(miss)}**." if miss else ""
-            st.warning(f"Nothing met the floor ({floor_text} accuracy).{near}", icon=":material/block:")
+            st.warning(f"Nothing met the floor ({floor_text} {noun(metric)}).{near}", icon=":material/block:")
     st.dataframe(search_table(records, result), hide_index=True, column_config={
         "Change (points)": st.column_config.NumberColumn(format="%+.1f"),
         objective_column(result): st.column_config.NumberColumn(format="%.4g"),

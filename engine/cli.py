@@ -134,13 +134,18 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
 
 def _print_search(result: dict) -> None:
-    """Each candidate in the order tried: stage, outcome, accuracy, change in points, objective, and why."""
+    """Each candidate in the order tried: stage, outcome, score, change in points, objective, and why."""
+    from engine.quality import gain_pts
+    from engine.registry import METRICS
+
     field, base = result["objective_field"], result["baseline"]
     drop = result["max_drop_pts"]
-    print(f"{result['model']} on {result['task']}: leanest by {result['objective']} ({field}) with accuracy >= "
-          f"{result['floor_accuracy']:.3f} (fp32 {base['accuracy']:.3f} minus {drop:.1f} point{'' if drop == 1 else 's'}); "
-          f"{len(result['candidates'])} trials in {result['search_s']:.0f} s\n")
-    print(f"{'stage':<6}{'outcome':<13}{'accuracy':>9}{'Δ pts':>8}{field:>18}{'vs fp32':>9}  variant")
+    metric = METRICS.get(result.get("metric", "accuracy"), METRICS["accuracy"])
+    name = metric.id
+    print(f"{result['model']} on {result['task']}: leanest by {result['objective']} ({field}) with {name} within "
+          f"{drop:.1f} point{'' if drop == 1 else 's'} of fp32 ({base['quality']:.3f}; floor "
+          f"{result['floor_quality']:.3f}); {len(result['candidates'])} trials in {result['search_s']:.0f} s\n")
+    print(f"{'stage':<6}{'outcome':<13}{name[:12]:>12}{'Δ pts':>8}{field:>18}{'vs fp32':>9}  variant")
     chosen = {(r or {}).get("technique"): label for r, label in
               ((result["best"], "BEST"), (result["nearest_miss"], "nearest miss"))}
     for item in result["tried"]:
@@ -148,10 +153,10 @@ def _print_search(result: dict) -> None:
             item.get("kept_floor"), item["status"])
         if item["spec"] == base["technique"]:
             outcome = "baseline"
-        figures = " " * 44
-        if item.get("accuracy") is not None and item.get("objective_value") is not None:
+        figures = " " * 47
+        if item.get("quality") is not None and item.get("objective_value") is not None:
             ratio = base[field] / item["objective_value"] if item["objective_value"] else float("inf")
-            figures = (f"{item['accuracy']:>9.3f}{(item['accuracy'] - base['accuracy']) * 100:>+8.1f}"
+            figures = (f"{item['quality']:>12.3f}{gain_pts(item['quality'], base['quality'], metric):>+8.1f}"
                        f"{item['objective_value']:>18.4g}{ratio:>8.1f}x")
         print(f"{item['stage']:<6}{outcome[:12]:<13}{figures}  {item['spec']}")
         print(f"{'':<19}{item.get('error') or item['why']}")
@@ -165,7 +170,7 @@ def _print_table(records: list) -> None:
         if r.status != "ok":
             print(f"{r.model:<12} {r.technique:<14} {r.status.upper()}: {r.error}")
             continue
-        ci = f"{r.accuracy:.3f} ({r.accuracy_ci_low:.3f}-{r.accuracy_ci_high:.3f})"
+        ci = f"{r.quality:.3f} ({r.quality_ci_low:.3f}-{r.quality_ci_high:.3f})"
         print(f"{r.model:<12} {r.technique:<14} {ci:<22} {r.latency_p50_ms:>8.1f} {r.latency_p95_ms:>8.1f} "
               f"{r.throughput_per_s:>8.1f} {r.energy_wh_per_1k:>8.4f} {r.co2e_g_per_1k:>9.4f} "
               f"{r.model_size_mb:>7.1f}" + ("  CONTENDED" if r.contended else ""))
@@ -249,7 +254,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     from engine.recommend import Constraints, recommend
 
     scenario = _scenario(args) if args.max_annual_usd is not None else None
-    constraints = Constraints(args.min_accuracy, args.min_accuracy_pct, args.max_p95_ms, args.max_annual_usd,
+    constraints = Constraints(args.min_quality, args.min_quality_pct, args.max_p95_ms, args.max_annual_usd,
                               scenario).validated()
     records = _task_records(args.task)
     if not any(r.status == "ok" for r in records):
@@ -458,11 +463,12 @@ def parser() -> argparse.ArgumentParser:
                                                "break-even dates")
     p.add_argument("--json", action="store_true", help="print assumptions and variants as JSON")
     p.set_defaults(func=cmd_whatif)
-    p = sub.add_parser("recommend", help="the leanest stored variant meeting accuracy, latency and cost limits")
+    p = sub.add_parser("recommend", help="the leanest stored variant meeting quality, latency and cost limits")
     p.add_argument("--task", required=True)
-    p.add_argument("--min-accuracy", type=float, default=None, help="absolute accuracy floor, 0..1")
-    p.add_argument("--min-accuracy-pct", type=float, default=None,
-                   help="floor as a percentage of the best variant's accuracy, 0..100")
+    p.add_argument("--min-quality", "--min-accuracy", dest="min_quality", type=float, default=None,
+                   help="absolute floor in the task's metric, 0..1 (accuracy, F1, precision@10)")
+    p.add_argument("--min-quality-pct", "--min-accuracy-pct", dest="min_quality_pct", type=float, default=None,
+                   help="floor as a percentage of the best variant's score, 0..100")
     p.add_argument("--max-p95-ms", type=float, default=None, help="p95 single-query latency limit in ms")
     p.add_argument("--max-annual-usd", type=float, default=None,
                    help="first-year cost limit in USD under the scenario flags below")

@@ -1,8 +1,8 @@
-"""The accuracy-floor search ("find the leanest variant") of one model on one task.
+"""The quality-floor search ("find the leanest variant") of one model on one task, in the task's metric.
 
 It measures a bounded set of compressions of the model (each a full trial in its own process, one at a time
 under the machine-wide measurement lock, exactly like a run) and returns the variant with the lowest energy per
-query (or median latency, or size) whose accuracy stays within `max_drop_pts` points of the model's own fp32,
+query (or median latency, or size) whose score stays within `max_drop_pts` points of the model's own fp32,
 plus every candidate it measured. The best one found wins, not the first that passes.
 
 The search, stage by stage (about 10-14 trials; every candidate's reason goes into the result's `tried`):
@@ -13,9 +13,10 @@ The search, stage by stage (about 10-14 trials; every candidate's reason goes in
      the floor (usually onnx-int8); the half-depth model distilled from a bigger teacher (the expensive one);
   3. at most one more distillation: a deeper cut if the first kept the floor, a milder one if it did not.
 
-Paired comparison: every candidate answers the same test sentences (same test set, seed and eval size). With
-300 sentences one accuracy's 95% interval is about ±5 points, so a 1-point floor is judged on point estimates
-of that shared sample: read "within the floor" as "no visible loss on these sentences", not as a guarantee.
+Paired comparison: every candidate answers the same test items (same test set, seed and eval size). With
+300 items one accuracy's 95% interval is about ±5 points, so a 1-point floor is judged on point estimates of
+that shared sample: read "within the floor" as "no visible loss on these items", not as a guarantee. A point
+is 0.01 of the task's metric; the metric's direction (engine.quality) decides what "within" means.
 """
 
 from __future__ import annotations
@@ -30,10 +31,11 @@ from typing import Any
 
 from engine.config import settings
 from engine.jobs import NO_TEACHER, OptimizeRequest
+from engine.quality import at_least, ci_pts, floor_after_drop, gain_pts, metric_for, noun
 from engine.record import TrialRecord
 from engine.registry import MODELS, _choose, is_hub_id
 from engine.runner import Progress, measurement_lock, run_trial_process
-from engine.summary import break_even_queries, fmt_queries
+from engine.summary import break_even_queries, fmt_queries, score_key
 from engine.techniques.spec import canonical
 from engine.trial import TrialSpec
 
@@ -45,15 +47,14 @@ PRUNE_KEEPS = (0.75, 0.5)  # milder first
 PRUNE_DEEPER_KEEP = 0.35  # tried only when keep=0.5 kept the floor
 DISTILL_EPOCHS = 2
 BF16_FEATURES = ("avx512_bf16", "amx_bf16")  # without them bfloat16 is emulated and slower than fp32
-LAYER_HINTS = {"minilm-l3": 3, "minilm-l6": 6, "mpnet-base": 12}  # when no config.json is on disk yet
-EPSILON = 1e-9  # accuracies are fractions of the same n: equal means equal, up to float rounding
+EPSILON = 1e-9  # scores of the same n items: equal means equal, up to float rounding
 
 TrialRunner = Callable[..., TrialRecord]  # (TrialSpec, progress, curve) -> TrialRecord
 CurveSink = Callable[[str, str, dict], None]
 
 
 class BaselineFailed(RuntimeError):
-    """The fp32 trial failed: without its accuracy there is no floor to hold."""
+    """The fp32 trial failed: without its score there is no floor to hold."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class Candidate:
 
 
 def model_layers(model_id: str) -> int:
-    """The encoder's layer count from its config.json (no torch, no weights), else a hint; 0 when unknown."""
+    """The encoder's layer count from its config.json (no torch, no weights), else the registry's; 0 when unknown."""
     for folder in _config_folders(model_id):
         try:
             layers = json.loads((folder / "config.json").read_text()).get("num_hidden_layers")
@@ -75,7 +76,7 @@ def model_layers(model_id: str) -> int:
             continue
         if isinstance(layers, int) and layers > 0:
             return layers
-    return LAYER_HINTS.get(model_id, 0)
+    return MODELS[model_id].layers if model_id in MODELS else 0
 
 
 def _config_folders(model_id: str) -> list[Path]:
@@ -117,7 +118,7 @@ def _distill(teacher: str) -> str:
 def stage_one(layers: int, cpu_features: Sequence[str]) -> tuple[list[Candidate], list[Candidate]]:
     """The single steps to measure, and the ones left out (with why)."""
     run = [
-        Candidate(BASELINE, "the baseline: the model as published; its accuracy sets the floor", 1),
+        Candidate(BASELINE, "the baseline: the model as published; its score sets the floor", 1),
         Candidate("int8-dynamic", "8-bit weights in PyTorch: about 4x smaller, usually faster on CPUs", 1),
         Candidate("onnx-fp32", "the same numbers in ONNX Runtime: what the leaner engine alone gains", 1),
         Candidate("onnx-int8", "ONNX Runtime with 8-bit weights: the fastest CPU runtime measured here", 1),
@@ -131,7 +132,7 @@ def stage_one(layers: int, cpu_features: Sequence[str]) -> tuple[list[Candidate]
                                          "and slower than fp32", 1))
     run += [
         Candidate(_prune(0.75), "removes a quarter of the attention heads and neurons: a mild, real shrink", 1),
-        Candidate(_prune(0.5), "removes half of the heads and neurons: faster, at a larger accuracy risk", 1),
+        Candidate(_prune(0.5), "removes half of the heads and neurons: faster, at a larger quality risk", 1),
     ]
     if layers >= 2:
         keep = half_layers(layers)
@@ -228,42 +229,44 @@ def _value(record: TrialRecord, field: str) -> float | None:
 
 
 def _usable(record: TrialRecord, field: str) -> bool:
-    return record.status == "ok" and record.accuracy is not None and _value(record, field) is not None
+    return record.status == "ok" and record.quality is not None and _value(record, field) is not None
 
 
 def _steps(record: TrialRecord) -> int:
     return len(record.steps) or record.technique.count("+") + 1
 
 
-def floor_accuracy(baseline: TrialRecord, max_drop_pts: float) -> float:
-    return float(baseline.accuracy) - max_drop_pts / 100  # type: ignore[arg-type]
+def floor_quality(baseline: TrialRecord, max_drop_pts: float) -> float:
+    return floor_after_drop(float(baseline.quality), max_drop_pts, metric_for([baseline]))  # type: ignore[arg-type]
 
 
 def choose(baseline: TrialRecord, candidates: Sequence[TrialRecord], objective: str,
            max_drop_pts: float) -> tuple[TrialRecord | None, TrialRecord | None]:
     """(best, nearest miss). Only ok candidates strictly better than the baseline on the objective count: a
-    "leaner" variant that is not leaner is no answer. Best: the lowest objective among those with accuracy >=
-    the floor (ties: higher accuracy, then fewer steps). Nearest miss: among those below the floor and leaner
-    than the best (or than the baseline when nothing kept the floor), the most accurate one."""
+    "leaner" variant that is not leaner is no answer. Best: the lowest objective among those at or better than
+    the floor (ties: the better score, then fewer steps). Nearest miss: among those worse than the floor and
+    leaner than the best (or than the baseline when nothing kept the floor), the best-scoring one."""
     field = _choose("objective", objective, OBJECTIVES)
     if not _usable(baseline, field):
-        raise BaselineFailed(f"The baseline {baseline.variant} has no accuracy/{field} to compare against.")
-    floor, reference = floor_accuracy(baseline, max_drop_pts), _value(baseline, field)
+        raise BaselineFailed(f"The baseline {baseline.variant} has no quality/{field} to compare against.")
+    metric = metric_for([baseline])
+    score = score_key(metric)  # larger is better, whatever the direction
+    floor, reference = floor_quality(baseline, max_drop_pts), _value(baseline, field)
     pool = [r for r in candidates if r is not baseline and r.technique != baseline.technique
             and _usable(r, field) and _value(r, field) < reference]
-    kept = [r for r in pool if r.accuracy >= floor - EPSILON]
-    best = min(kept, key=lambda r: (_value(r, field), -r.accuracy, _steps(r)), default=None)
+    kept = [r for r in pool if at_least(r.quality, floor, metric)]
+    best = min(kept, key=lambda r: (_value(r, field), -score(r), _steps(r)), default=None)
     bar = _value(best, field) if best else reference
-    misses = [r for r in pool if r.accuracy < floor - EPSILON and _value(r, field) < bar]
-    nearest = min(misses, key=lambda r: (-r.accuracy, _value(r, field), _steps(r)), default=None)
+    misses = [r for r in pool if not at_least(r.quality, floor, metric) and _value(r, field) < bar]
+    nearest = min(misses, key=lambda r: (-score(r), _value(r, field), _steps(r)), default=None)
     return best, nearest
 
 
-def accuracy_ci_pts(baseline: TrialRecord) -> float:
-    """Half-width of the baseline's 95% accuracy interval, in points."""
-    if baseline.accuracy_ci_low is not None and baseline.accuracy_ci_high is not None:
-        return (baseline.accuracy_ci_high - baseline.accuracy_ci_low) / 2 * 100
-    p, n = float(baseline.accuracy or 0.0), max(1, baseline.eval_size)
+def quality_ci_pts(baseline: TrialRecord) -> float:
+    """Half-width of the baseline's 95% interval, in points."""
+    if (half := ci_pts(baseline)) is not None:
+        return half
+    p, n = float(baseline.quality or 0.0), max(1, baseline.eval_size)
     return 1.96 * (p * (1 - p) / n) ** 0.5 * 100
 
 
@@ -301,17 +304,20 @@ def verdict(baseline: TrialRecord, best: TrialRecord | None, nearest: TrialRecor
             max_drop_pts: float, measured: int = 0) -> str:
     """One plain-language sentence for an executive, plus the honest caveat about the sample."""
     points = f"{max_drop_pts:.1f} point{'' if max_drop_pts == 1 else 's'}"
-    base_acc = f"{baseline.accuracy:.3f}"
+    metric = metric_for([baseline])
+    name = noun(metric)
+    base_acc = f"{baseline.quality:.3f}"
     if best is not None:
-        keeps = ("is at least as accurate" if best.accuracy >= baseline.accuracy
-                 else f"stays within {points} of its accuracy")
-        head = (f"{best.variant} {_gain(objective, best, baseline)} and {keeps} ({best.accuracy:.3f} vs {base_acc})."
+        keeps = (("is at least as accurate" if metric.id == "accuracy" else f"scores at least as well in {name}")
+                 if gain_pts(best.quality, baseline.quality, metric) >= -EPSILON
+                 else f"stays within {points} of its {name}")
+        head = (f"{best.variant} {_gain(objective, best, baseline)} and {keeps} ({best.quality:.3f} vs {base_acc})."
                 + _payback(best, baseline))
     elif nearest is not None:
-        drop = (baseline.accuracy - nearest.accuracy) * 100
-        head = (f"No variant tried stays within {points} of {baseline.variant}'s accuracy ({base_acc}) while being "
+        drop = -gain_pts(nearest.quality, baseline.quality, metric)
+        head = (f"No variant tried stays within {points} of {baseline.variant}'s {name} ({base_acc}) while being "
                 f"leaner; the nearest miss, {nearest.variant}, {_gain(objective, nearest, baseline)} but scores "
-                f"{nearest.accuracy:.3f} ({drop:.1f} points lower). Keep fp32 or accept a larger drop.")
+                f"{nearest.quality:.3f} ({drop:.1f} points worse). Keep fp32 or accept a larger drop.")
     elif measured == 0:
         head = f"No compressed variant was measured successfully, so nothing can replace {baseline.variant} yet."
     else:
@@ -319,9 +325,9 @@ def verdict(baseline: TrialRecord, best: TrialRecord | None, nearest: TrialRecor
     contended = any(r is not None and r.contended for r in (baseline, best, nearest))
     noisy = (" Other programs used much of the CPU during some measurements (flagged contended): re-run on a "
              "quiet machine before quoting the speed and energy ratios." if contended else "")
-    return (f"{head} Every variant answered the same {baseline.eval_size} test sentences; at that size one "
-            f"accuracy is uncertain by about ±{accuracy_ci_pts(baseline):.0f} points, so the floor compares point "
-            f"estimates on that shared sample.{noisy}")
+    return (f"{head} Every variant answered the same {baseline.eval_size} test items; at that size one "
+            f"{name} figure is uncertain by about ±{quality_ci_pts(baseline):.0f} points, so the floor compares "
+            f"point estimates on that shared sample.{noisy}")
 
 
 # --------------------------------------------------------------------------------------------- the search
@@ -342,12 +348,12 @@ class _Search:
 
     def held(self, spec: str) -> bool:
         record = self.records.get(canonical(spec))
-        return (record is not None and record.status == "ok" and record.accuracy is not None
-                and self.floor is not None and record.accuracy >= self.floor - EPSILON)
+        return (record is not None and record.status == "ok" and record.quality is not None
+                and self.floor is not None and record.quality >= self.floor - EPSILON)
 
     def note(self, candidate: Candidate, status: str) -> None:
         self.tried.append({"spec": candidate.spec, "why": candidate.why, "stage": candidate.stage,
-                           "status": status, "accuracy": None, "objective_value": None, "kept_floor": None})
+                           "status": status, "quality": None, "objective_value": None, "kept_floor": None})
 
     def measure(self, candidate: Candidate) -> TrialRecord | None:
         if candidate.spec in self.records:
@@ -369,7 +375,7 @@ class _Search:
         self.on_record(record)
         value = _value(record, OBJECTIVES[r.objective]) if record.status == "ok" else None
         self.tried.append({"spec": candidate.spec, "why": candidate.why, "stage": candidate.stage,
-                           "status": record.status, "error": record.error, "accuracy": record.accuracy,
+                           "status": record.status, "error": record.error, "quality": record.quality,
                            "objective_value": value, "kept_floor": None})
         if self.floor is not None and record.status == "ok":
             self.tried[-1]["kept_floor"] = self.held(candidate.spec)
@@ -410,8 +416,8 @@ def run_optimize(request: OptimizeRequest, job_id: int | None, progress: Progres
     baseline = search.measure(first[0])
     if baseline is None or not _usable(baseline, OBJECTIVES[request.objective]):
         error = baseline.error if baseline is not None else "not run"
-        raise BaselineFailed(f"The fp32 baseline of {request.model} failed, so there is no accuracy to hold: {error}")
-    search.floor = floor_accuracy(baseline, request.max_drop_pts)
+        raise BaselineFailed(f"The fp32 baseline of {request.model} failed, so there is no score to hold: {error}")
+    search.floor = floor_quality(baseline, request.max_drop_pts)
     search.tried[0]["kept_floor"] = True
     for candidate in skipped:
         search.note(candidate, "skipped")
@@ -435,14 +441,14 @@ def run_optimize(request: OptimizeRequest, job_id: int | None, progress: Progres
     return {
         "task": request.task, "model": request.model, "objective": request.objective,
         "objective_field": OBJECTIVES[request.objective], "max_drop_pts": request.max_drop_pts,
-        "floor_accuracy": search.floor, "teacher": teacher, "layers": layers, "eval_size": request.eval_size,
+        "metric": baseline.metric, "floor_quality": search.floor, "teacher": teacher, "layers": layers, "eval_size": request.eval_size,
         "test_set": request.test_set, "seed": request.seed, "region": request.region,
         "baseline": baseline.to_dict(), "best": best.to_dict() if best else None,
         "nearest_miss": nearest.to_dict() if nearest else None,
         "candidates": [rec.to_dict() for rec in search.records.values()],
         "tried": search.tried,
         "verdict": verdict(baseline, best, nearest, request.objective, request.max_drop_pts, ok_count),
-        "accuracy_ci_pts": round(accuracy_ci_pts(baseline), 1),
+        "quality_ci_pts": round(quality_ci_pts(baseline), 1),
         "search_s": round(time.perf_counter() - started, 2),
     }
 
@@ -454,8 +460,8 @@ def job_summary(result: dict[str, Any]) -> dict[str, Any]:
     def pair(record: dict | None) -> list[str] | None:
         return [record["model"], record["technique"]] if record else None
 
-    keys = ("objective", "objective_field", "max_drop_pts", "floor_accuracy", "teacher", "tried", "verdict",
-            "accuracy_ci_pts", "search_s")
+    keys = ("objective", "objective_field", "max_drop_pts", "metric", "floor_quality", "teacher", "tried", "verdict",
+            "quality_ci_pts", "search_s")
     return {**{k: result[k] for k in keys}, "baseline": pair(result["baseline"]), "best": pair(result["best"]),
             "nearest_miss": pair(result["nearest_miss"]), "candidates": [pair(r) for r in result["candidates"]]}
 

@@ -10,17 +10,30 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from engine.record import TrialRecord
-from engine.registry import METRICS, MetricSpec, metric_of
+from engine.registry import METRICS, MetricSpec, get_task, metric_of
 
 
 def metric_for(records: Iterable[TrialRecord] = (), task: str | None = None) -> MetricSpec:
-    """The metric of `task`, else of the records (the first one that names a known metric), else accuracy."""
+    """The metric of `task` (with the task's own title), else of the records (the first that names a known
+    metric: a task this install no longer knows, such as a deleted upload), else accuracy."""
+    records = list(records)
+    task = task or next((r.task for r in records), None)
     if task:
-        return metric_of(task)
+        try:
+            get_task(task)
+            return metric_of(task)
+        except ValueError:
+            pass
     for record in records:
         if record.metric in METRICS:
             return METRICS[record.metric]
     return METRICS["accuracy"]
+
+
+def noun(metric: MetricSpec) -> str:
+    """The metric's title inside a sentence: "accuracy", "precision@10", "Spam F1", "macro F1"."""
+    title = metric.title
+    return title[0].lower() + title[1:] if len(title) > 1 and title[1].islower() else title
 
 
 def better(a: float, b: float, metric: MetricSpec) -> bool:

@@ -2,12 +2,13 @@
 a runner-up, and a reason in plain words; when nothing qualifies, which limit binds and the nearest miss.
 
 Rules, so a page and a briefing say the same thing:
-- Candidates are the newest ok record of each (model, technique) with accuracy and energy per query measured;
-  the others are listed in `unranked` with the reason.
+- Candidates are the newest ok record of each (model, technique) with quality (the task's metric) and energy
+  per query measured; the others are listed in `unranked` with the reason. Every limit on quality reads the
+  metric's direction (engine.quality).
 - A figure that was not measured never satisfies a limit on it (no p95 -> fails max_p95_ms; no throughput ->
   no annual cost -> fails max_annual_usd).
-- "% of the best accuracy" is relative to the most accurate candidate.
-- Ranking among qualifiers: lowest energy per query, then higher accuracy, then lower p95, then name.
+- "% of the best" is relative to the best-scoring candidate.
+- Ranking among qualifiers: lowest energy per query, then the better score, then lower p95, then name.
 - Binding constraint (only when nothing qualifies): the limit whose removal, keeping the others, lets the most
   variants through; if no single removal lets any through (two or more limits each block everything), the
   limit that on its own eliminates the most variants. Ties go to the first in CONSTRAINT_ORDER.
@@ -23,14 +24,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from engine.quality import at_least, kept_pct, metric_for, noun
 from engine.record import TrialRecord
+from engine.registry import MetricSpec
 from engine.summary import fmt_pct, latest_variants, pick_reference
 from engine.whatif import Scenario, serving_figures, year_queries
 
-CONSTRAINT_ORDER = ("min_accuracy", "min_accuracy_pct", "max_p95_ms", "max_annual_usd")
+CONSTRAINT_ORDER = ("min_quality", "min_quality_pct", "max_p95_ms", "max_annual_usd")
 CONSTRAINT_LABELS = {
-    "min_accuracy": "minimum accuracy",
-    "min_accuracy_pct": "minimum share of the best accuracy",
+    "min_quality": "minimum score",
+    "min_quality_pct": "minimum share of the best score",
     "max_p95_ms": "p95 latency limit",
     "max_annual_usd": "annual cost limit",
 }
@@ -42,16 +45,16 @@ class ConstraintError(ValueError):
 
 @dataclass(frozen=True)
 class Constraints:
-    min_accuracy: float | None = None  # absolute accuracy, 0..1
-    min_accuracy_pct: float | None = None  # percent of the best candidate's accuracy, 0..100
+    min_quality: float | None = None  # the task's metric, absolute (0.85 = 85% accuracy or F1)
+    min_quality_pct: float | None = None  # percent of the best candidate's score, 0..100
     max_p95_ms: float | None = None  # batch-1 p95 latency, milliseconds
     max_annual_usd: float | None = None  # first-year cost under `scenario` (electricity + machine time)
     scenario: Scenario | None = None  # needed by max_annual_usd; the default scenario if None
 
     def validated(self) -> Constraints:
         checks = {
-            "min_accuracy": (0.0, 1.0, "an accuracy between 0 and 1 (0.85 = 85% correct)"),
-            "min_accuracy_pct": (0.0, 100.0, "a percentage of the best accuracy between 0 and 100"),
+            "min_quality": (0.0, 1.0, "a score between 0 and 1 in the task's metric (0.85 = 85% accuracy, F1 or precision)"),
+            "min_quality_pct": (0.0, 100.0, "a percentage of the best score between 0 and 100"),
             "max_p95_ms": (0.0, 1e6, "milliseconds above 0"),
             "max_annual_usd": (0.0, 1e12, "US dollars, 0 or more"),
         }
@@ -96,11 +99,12 @@ class Recommendation:
     binding_detail: str
     nearest_miss: TrialRecord | None
     nearest_miss_reason: str
-    best: TrialRecord | None  # the most accurate candidate (the "% of the best" reference)
+    best: TrialRecord | None  # the best-scoring candidate (the "% of the best" reference)
     baseline: TrialRecord | None  # the largest model at fp32 (the energy comparison)
-    accuracy_floor: float | None  # the effective floor: the stricter of the two accuracy limits
+    quality_floor: float | None  # the effective floor: the stricter of the two quality limits
     checks: list[Check]  # every candidate, ranked
-    unranked: list[tuple[str, str]]  # (variant, why) for records without accuracy or energy
+    unranked: list[tuple[str, str]]  # (variant, why) for records without quality or energy
+    metric: str = "accuracy"  # the task's metric id (registry METRICS)
 
     def to_dict(self) -> dict[str, Any]:
         def rec(r: TrialRecord | None) -> dict | None:
@@ -111,10 +115,11 @@ class Recommendation:
             "runner_up_reason": self.runner_up_reason, "binding_constraint": self.binding_constraint,
             "binding_detail": self.binding_detail, "nearest_miss": rec(self.nearest_miss),
             "nearest_miss_reason": self.nearest_miss_reason,
-            "best": _pair(self.best), "baseline": _pair(self.baseline), "accuracy_floor": self.accuracy_floor,
+            "best": _pair(self.best), "baseline": _pair(self.baseline), "quality_floor": self.quality_floor,
+            "metric": self.metric,
             "candidates": [{**_pair(c.record), "qualifies": c.qualifies, "failed": c.failed,
                             "annual_usd": c.annual_usd, "energy_wh_per_1k": c.record.energy_wh_per_1k,
-                            "accuracy": c.record.accuracy, "latency_p95_ms": c.record.latency_p95_ms}
+                            "quality": c.record.quality, "latency_p95_ms": c.record.latency_p95_ms}
                            for c in self.checks],
             "unranked": [{"variant": v, "why": why} for v, why in self.unranked],
         }
@@ -124,48 +129,60 @@ def _pair(r: TrialRecord | None) -> dict | None:
     return {"model": r.model, "technique": r.technique} if r is not None else None
 
 
-def rank_key(r: TrialRecord) -> tuple:
-    """Lowest energy per query, then higher accuracy, then lower p95 (unmeasured last), then name."""
+def rank_key(r: TrialRecord, metric: MetricSpec | None = None) -> tuple:
+    """Lowest energy per query, then the better score, then lower p95 (unmeasured last), then name."""
     p95 = r.latency_p95_ms if r.latency_p95_ms is not None else math.inf
-    return (r.energy_wh_per_1k, -(r.accuracy or 0.0), p95, r.model, r.technique)
+    sign = -1.0 if metric is None or metric.higher_is_better else 1.0
+    return (r.energy_wh_per_1k, sign * (r.quality or 0.0), p95, r.model, r.technique)
 
 
 def recommend(records: Iterable[TrialRecord], constraints: Constraints, task: str | None = None) -> Recommendation:
     """The leanest variant meeting every constraint (see the module docstring for the exact rules)."""
     constraints = constraints.validated()
     latest = latest_variants(records, task, mixed_tasks=ConstraintError)
-    candidates = [r for r in latest if r.accuracy is not None and r.energy_wh_per_1k is not None]
-    unranked = [(r.variant, "accuracy not measured" if r.accuracy is None else "energy per query not measured")
+    metric = metric_for(latest, task)
+    candidates = [r for r in latest if r.quality is not None and r.energy_wh_per_1k is not None]
+    unranked = [(r.variant, f"{noun(metric)} not measured" if r.quality is None else "energy per query not measured")
                 for r in latest if r not in candidates]
-    best = max(candidates, key=lambda r: (r.accuracy, -r.energy_wh_per_1k), default=None)  # tie: the leaner
+    sign = 1.0 if metric.higher_is_better else -1.0
+    best = max(candidates, key=lambda r: (sign * r.quality, -r.energy_wh_per_1k), default=None)  # tie: the leaner
     baseline = pick_reference(candidates)
-    floor = _floor(constraints, best)
-    checks = sorted((_check(r, constraints, best) for r in candidates), key=lambda c: rank_key(c.record))
+    floor = _floor(constraints, best, metric)
+    checks = sorted((_check(r, constraints, best, metric) for r in candidates),
+                    key=lambda c: rank_key(c.record, metric))
     qualifiers = [c for c in checks if c.qualifies]
-    empty = Recommendation(None, None, "", "", None, "", None, "", best, baseline, floor, checks, unranked)
+    empty = Recommendation(None, None, "", "", None, "", None, "", best, baseline, floor, checks, unranked,
+                           metric.id)
     if not candidates:
-        why = "No variant with measured accuracy and energy per query to recommend."
+        why = f"No variant with measured {noun(metric)} and energy per query to recommend."
         return replace(empty, reason=why)
     if qualifiers:
         first, second = qualifiers[0], (qualifiers[1] if len(qualifiers) > 1 else None)
         return replace(
             empty, recommended=first.record, runner_up=second.record if second else None,
-            reason=_reason(first, constraints, best, baseline, only=len(candidates) == 1),
-            runner_up_reason=_reason(second, constraints, best, baseline) if second else "",
+            reason=_reason(first, constraints, best, baseline, metric, only=len(candidates) == 1),
+            runner_up_reason=_reason(second, constraints, best, baseline, metric) if second else "",
         )
     binding, detail = _binding(checks, constraints)
-    miss = min(checks, key=lambda c: (c.shortfall, rank_key(c.record)))
+    miss = min(checks, key=lambda c: (c.shortfall, rank_key(c.record, metric)))
     miss_reason = f"{miss.record.variant} comes closest: " + "; ".join(miss.failed.values()) + "."
     reason = f"No variant meets every constraint. {detail}"
     return replace(empty, reason=reason, binding_constraint=binding, binding_detail=detail, nearest_miss=miss.record,
                    nearest_miss_reason=miss_reason)
 
 
-def _floor(c: Constraints, best: TrialRecord | None) -> float | None:
-    floors = [c.min_accuracy] if c.min_accuracy is not None else []
-    if c.min_accuracy_pct is not None and best is not None:
-        floors.append(c.min_accuracy_pct / 100.0 * best.accuracy)
-    return max(floors) if floors else None
+def _pct_floor(pct: float, best: TrialRecord, metric: MetricSpec) -> float:
+    """The score that keeps `pct` percent of the best (a ceiling for lower-is-better metrics)."""
+    return pct / 100.0 * best.quality if metric.higher_is_better else best.quality * 100.0 / max(pct, 1e-9)
+
+
+def _floor(c: Constraints, best: TrialRecord | None, metric: MetricSpec) -> float | None:
+    floors = [c.min_quality] if c.min_quality is not None else []
+    if c.min_quality_pct is not None and best is not None:
+        floors.append(_pct_floor(c.min_quality_pct, best, metric))
+    if not floors:
+        return None
+    return max(floors) if metric.higher_is_better else min(floors)
 
 
 def annual_cost_usd(record: TrialRecord, scenario: Scenario) -> float | None:
@@ -178,20 +195,20 @@ def annual_cost_usd(record: TrialRecord, scenario: Scenario) -> float | None:
     return serving_figures(record, year_queries(scenario)[0], scenario, grid_intensity(scenario.region)).cost_usd
 
 
-def _check(r: TrialRecord, c: Constraints, best: TrialRecord | None) -> Check:
+def _check(r: TrialRecord, c: Constraints, best: TrialRecord | None, metric: MetricSpec) -> Check:
     failed: dict[str, str] = {}
     shortfall = 0.0
-    acc = r.accuracy
-    if c.min_accuracy is not None and acc < c.min_accuracy - 1e-12:
-        failed["min_accuracy"] = f"accuracy {acc:.3f} is below the {c.min_accuracy:.3f} minimum"
-        shortfall += (c.min_accuracy - acc) / c.min_accuracy
-    if c.min_accuracy_pct is not None and best is not None:
-        need = c.min_accuracy_pct / 100.0 * best.accuracy
-        if acc < need - 1e-12:
-            kept = 100.0 * acc / best.accuracy if best.accuracy else 0.0
-            failed["min_accuracy_pct"] = (f"keeps {fmt_pct(kept)} of the best accuracy, below the "
-                                          f"{c.min_accuracy_pct:g}% asked")
-            shortfall += (need - acc) / need
+    score, name = r.quality, noun(metric)
+    if c.min_quality is not None and not at_least(score, c.min_quality, metric):
+        failed["min_quality"] = f"{name} {score:.3f} is below the {c.min_quality:.3f} minimum"
+        shortfall += abs(c.min_quality - score) / max(abs(c.min_quality), 1e-9)
+    if c.min_quality_pct is not None and best is not None:
+        need = _pct_floor(c.min_quality_pct, best, metric)
+        if not at_least(score, need, metric):
+            kept = kept_pct(score, best.quality, metric)
+            failed["min_quality_pct"] = (f"keeps {fmt_pct(kept)} of the best {name}, below the "
+                                         f"{c.min_quality_pct:g}% asked")
+            shortfall += abs(need - score) / max(abs(need), 1e-9)
     if c.max_p95_ms is not None:
         p95 = r.latency_p95_ms
         if p95 is None:
@@ -231,12 +248,13 @@ def _binding(checks: list[Check], c: Constraints) -> tuple[str, str]:
 
 
 def _reason(check: Check, c: Constraints, best: TrialRecord | None, baseline: TrialRecord | None,
-            only: bool = False) -> str:
+            metric: MetricSpec, only: bool = False) -> str:
     r = check.record
     parts = []
-    if best is not None and best.accuracy:
-        kept = 100.0 * r.accuracy / best.accuracy
-        parts.append("is the most accurate" if r is best else f"keeps {fmt_pct(kept)} of the best accuracy")
+    if best is not None and best.quality:
+        kept = kept_pct(r.quality, best.quality, metric)
+        top = "is the most accurate" if metric.id == "accuracy" else f"has the best {noun(metric)}"
+        parts.append(top if r is best else f"keeps {fmt_pct(kept)} of the best {noun(metric)}")
     if baseline is not None and baseline is not r and baseline.energy_wh_per_1k:
         ratio = baseline.energy_wh_per_1k / r.energy_wh_per_1k if r.energy_wh_per_1k else math.inf
         base = f"{baseline.model} {baseline.technique}"

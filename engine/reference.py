@@ -129,7 +129,7 @@ def parse_reference(data: Any, task: str | None = None, source: str = "") -> Ref
     expected = task or data.get("task") or records[0].task
     if tasks != {expected}:
         fail(f"every record must belong to task '{expected}' (found {', '.join(sorted(tasks))}).")
-    if len(ok_records(records, "accuracy")) < MIN_OK:
+    if len(ok_records(records, "quality")) < MIN_OK:
         fail(f"needs at least {MIN_OK} successful records with an accuracy to compare.")
     return ReferenceSnapshot(expected, machine, produced_at, command, records, source)
 

@@ -10,11 +10,12 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from engine.quality import at_least, gain_pts, kept_pct, metric_for, noun
 from engine.record import TrialRecord
-from engine.registry import MODELS, TASKS
+from engine.registry import METRICS, MODELS, TASKS, MetricSpec
 from engine.store import ACTIVE, Store
 
-KEEP_ACCURACY = 0.95  # a candidate "keeps the accuracy" when it reaches 95% of the reference's accuracy
+KEEP_QUALITY = 0.95  # a candidate "keeps the quality" when it keeps 95% of the reference's score (engine.quality)
 
 # --------------------------------------------------------------------------------------------- records
 
@@ -76,7 +77,7 @@ def model_order(task_id: str | None, records: Iterable[TrialRecord] = ()) -> lis
 
 
 def pareto_frontier(
-    records: Iterable[TrialRecord], x: str = "energy_wh_per_1k", y: str = "accuracy"
+    records: Iterable[TrialRecord], x: str = "energy_wh_per_1k", y: str = "quality"
 ) -> list[TrialRecord]:
     """The ok records no other record dominates (lower x is better, higher y is better), sorted by x.
 
@@ -101,13 +102,14 @@ def pareto_frontier(
 @dataclass(frozen=True)
 class Headline:
     reference: TrialRecord  # the largest model at full precision
-    candidate: TrialRecord  # the cheapest variant that keeps the accuracy
-    accuracy_kept_pct: float  # candidate accuracy as % of the reference's
+    candidate: TrialRecord  # the cheapest variant that keeps the quality
+    quality_kept_pct: float  # candidate score as % of the reference's, in the task's metric
     energy_pct: float | None  # candidate energy per query as % of the reference's
     speedup: float | None  # reference p50 latency / candidate p50 latency (x times faster)
     co2e_pct: float | None  # candidate CO2e per query as % of the reference's
-    keeps_accuracy: bool  # candidate reaches KEEP_ACCURACY of the reference
+    keeps_quality: bool  # candidate reaches KEEP_QUALITY of the reference
     sentence: str
+    metric: MetricSpec = METRICS["accuracy"]  # the task's metric the headline speaks in
 
 
 def fmt_pct(value: float) -> str:
@@ -128,49 +130,63 @@ def _ratio(num: float | None, den: float | None) -> float | None:
     return num / den
 
 
+def score_key(metric: MetricSpec):
+    """Sort key: larger is better, whatever the metric's direction."""
+    sign = 1.0 if metric.higher_is_better else -1.0
+    return lambda r: sign * (r.quality or 0.0)
+
+
 def pick_reference(records: Sequence[TrialRecord]) -> TrialRecord | None:
     """The largest model's fp32 variant (by params_m); if sizes are unknown or it has no fp32 variant,
-    the most accurate fp32 variant, else the most accurate variant."""
-    ok = ok_records(records, "accuracy")
+    the best-scoring fp32 variant, else the best-scoring variant."""
+    ok = ok_records(records, "quality")
     if not ok:
         return None
+    best = score_key(metric_for(ok))
     fp32 = [r for r in ok if r.technique == "fp32"]
     sized = [r for r in ok if params_m(r)]
     if sized:
         largest = max(sized, key=lambda r: params_m(r) or 0.0).model
         mine = [r for r in fp32 if r.model == largest]
         if mine:
-            return max(mine, key=lambda r: r.accuracy or 0.0)
-    return max(fp32 or ok, key=lambda r: r.accuracy or 0.0)
+            return max(mine, key=best)
+    return max(fp32 or ok, key=best)
+
+
+def keeps(record: TrialRecord, reference: TrialRecord, metric: MetricSpec) -> bool:
+    """Keeps at least KEEP_QUALITY of the reference's score."""
+    return kept_pct(record.quality or 0.0, reference.quality or 0.0, metric) >= 100.0 * KEEP_QUALITY - 1e-9
 
 
 def pick_candidate(records: Sequence[TrialRecord], reference: TrialRecord) -> TrialRecord | None:
-    """The lowest-energy other variant keeping >= 95% of the reference's accuracy, else the most accurate."""
-    others = [r for r in ok_records(records, "accuracy") if r is not reference]
+    """The lowest-energy other variant keeping >= 95% of the reference's score, else the best-scoring one."""
+    others = [r for r in ok_records(records, "quality") if r is not reference]
     if not others:
         return None
-    floor = KEEP_ACCURACY * (reference.accuracy or 0.0)
-    keeping = [r for r in others if (r.accuracy or 0.0) >= floor and r.energy_wh_per_1k is not None]
+    metric = metric_for(others)
+    best = score_key(metric)
+    keeping = [r for r in others if keeps(r, reference, metric) and r.energy_wh_per_1k is not None]
     if keeping:
-        return min(keeping, key=lambda r: (r.energy_wh_per_1k, -(r.accuracy or 0.0)))
-    return max(others, key=lambda r: r.accuracy or 0.0)
+        return min(keeping, key=lambda r: (r.energy_wh_per_1k, -best(r)))
+    return max(others, key=best)
 
 
 def headline(records: Iterable[TrialRecord]) -> Headline | None:
     """What the smaller variant costs and saves compared with the big model. None if < 2 ok records."""
     records = list(records)
-    if len(ok_records(records, "accuracy")) < 2:
+    if len(ok_records(records, "quality")) < 2:
         return None
     reference = pick_reference(records)
     candidate = pick_candidate(records, reference) if reference else None
     if reference is None or candidate is None:
         return None
-    kept = 100.0 * (_ratio(candidate.accuracy, reference.accuracy) or 0.0)
+    metric = metric_for([reference], reference.task)
+    kept = kept_pct(candidate.quality or 0.0, reference.quality or 0.0, metric)
     energy = _ratio(candidate.energy_wh_per_1k, reference.energy_wh_per_1k)
     co2e = _ratio(candidate.co2e_g_per_1k, reference.co2e_g_per_1k)
     speedup = _ratio(reference.latency_p50_ms, candidate.latency_p50_ms)
     energy_pct = None if energy is None else 100.0 * energy
-    sentence = f"{candidate.variant} keeps {fmt_pct(kept)} of {reference.model}'s accuracy"
+    sentence = f"{candidate.variant} keeps {fmt_pct(kept)} of {reference.model}'s {noun(metric)}"
     if energy_pct is None:
         sentence += "."
     elif energy_pct <= 100:
@@ -180,12 +196,13 @@ def headline(records: Iterable[TrialRecord]) -> Headline | None:
     return Headline(
         reference=reference,
         candidate=candidate,
-        accuracy_kept_pct=kept,
+        quality_kept_pct=kept,
         energy_pct=energy_pct,
         speedup=speedup,
         co2e_pct=None if co2e is None else 100.0 * co2e,
-        keeps_accuracy=(candidate.accuracy or 0.0) >= KEEP_ACCURACY * (reference.accuracy or 0.0),
+        keeps_quality=keeps(candidate, reference, metric),
         sentence=sentence,
+        metric=metric,
     )
 
 
@@ -395,17 +412,17 @@ def relative_to_fp32(records: Iterable[TrialRecord]) -> list[Relative]:
     """Every ok non-fp32 variant with accuracy, paired with its model's fp32 in the shown runs."""
     records = list(records)
     out = []
-    for r in ok_records(records, "accuracy"):
+    for r in ok_records(records, "quality"):
         if r.technique == "fp32":
             continue
         ref = fp32_reference(r, records)
-        if ref is None or ref.accuracy is None:
+        if ref is None or ref.quality is None:
             continue
         out.append(Relative(
             record=r, reference=ref,
             throughput_ratio=_ratio(r.throughput_per_s, ref.throughput_per_s),
             p50_ratio=_ratio(ref.latency_p50_ms, r.latency_p50_ms),
-            accuracy_change_pts=100.0 * (r.accuracy - ref.accuracy),
+            accuracy_change_pts=100.0 * (r.quality - ref.quality),
         ))
     return out
 
@@ -529,8 +546,14 @@ def tried_lines(result: dict) -> list[tuple[str, str]]:
     return out
 
 
+def search_floor(result: dict) -> float | None:
+    """The floor a search held, from its result (written as floor_accuracy before quality was generic)."""
+    floor = result.get("floor_quality", result.get("floor_accuracy"))
+    return float(floor) if isinstance(floor, int | float) else None
+
+
 def search_rows(records: Iterable[TrialRecord], result: dict) -> list[dict]:
-    """One row per candidate of a leanest-variant search: its role, accuracy change against the baseline,
+    """One row per candidate of a leanest-variant search: its role, score change (points, + is better) against the baseline,
     whether it met the floor, and the objective against the baseline (x times lower)."""
     field, _ = OBJECTIVES.get(result.get("objective", "energy"), OBJECTIVES["energy"])
     roles = {_pair(result.get(k)): label for k, label in
@@ -538,19 +561,20 @@ def search_rows(records: Iterable[TrialRecord], result: dict) -> list[dict]:
     records = list(records)
     base_pair = _pair(result.get("baseline"))
     base = next((r for r in records if (r.model, r.technique) == base_pair and r.status == "ok"), None)
-    floor = result.get("floor_accuracy")
+    floor = search_floor(result)
+    metric = metric_for(records)
     rows = []
     for r in records:
-        ok = r.status == "ok" and r.accuracy is not None
+        ok = r.status == "ok" and r.quality is not None
         value = getattr(r, field) if ok else None
         base_value = getattr(base, field) if base else None
         rows.append({
             "role": roles.get((r.model, r.technique), ""),
             "model": r.model,
             "technique": r.technique,
-            "accuracy": r.accuracy if ok else None,
-            "change_pts": 100.0 * (r.accuracy - base.accuracy) if ok and base and base.accuracy is not None else None,
-            "meets_floor": (r.accuracy >= floor - 1e-12) if ok and floor is not None else None,
+            "quality": r.quality if ok else None,
+            "change_pts": gain_pts(r.quality, base.quality, metric) if ok and base and base.quality is not None else None,
+            "meets_floor": at_least(r.quality, floor, metric) if ok and floor is not None else None,
             "objective": value,
             "times_lower": _ratio(base_value, value),
             "status": "ok" if r.status == "ok" else f"{r.status}: {r.error}",

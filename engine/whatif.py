@@ -429,7 +429,7 @@ class VariantProjection:
     def to_dict(self) -> dict[str, Any]:
         r, fy, tot = self.record, self.first_year, self.total
         return {
-            "model": r.model, "technique": r.technique, "accuracy": r.accuracy,
+            "model": r.model, "technique": r.technique, "accuracy": r.quality,
             "energy_wh_per_1k": r.energy_wh_per_1k, "throughput_per_s": r.throughput_per_s,
             "latency_p95_ms": r.latency_p95_ms, "job_id": r.job_id, "started_at": r.started_at,
             "energy_kwh_per_year": fy.energy_kwh, "co2e_t_per_year": fy.co2e_t, "cost_usd_per_year": fy.cost_usd,

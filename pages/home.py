@@ -41,7 +41,7 @@ if snapshot:
     ui.link_to_page("run", "Run live on this machine")
 st.subheader(result.sentence)
 ui.show_headline(result)
-if not result.keeps_accuracy:
+if not result.keeps_quality:
     st.warning("No smaller variant kept 95% of the large model's accuracy in this run; shown is the most "
                "accurate one.")
 ref, cand = result.reference, result.candidate

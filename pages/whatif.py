@@ -217,8 +217,8 @@ max_usd = cols[3].number_input("Annual budget (USD)", value=None, step=100.0, ke
                                placeholder="no limit", help="Year-1 cost (electricity + machine time) under the "
                                "scenario above. Empty: no limit.")
 try:
-    constraints = Constraints(min_accuracy=floor / 100.0 if kind == "abs" and floor is not None else None,
-                              min_accuracy_pct=floor if kind == "pct" else None, max_p95_ms=max_p95_ms,
+    constraints = Constraints(min_quality=floor / 100.0 if kind == "abs" and floor is not None else None,
+                              min_quality_pct=floor if kind == "pct" else None, max_p95_ms=max_p95_ms,
                               max_annual_usd=max_usd, scenario=scenario)
     advice = recommend(chosen_records, constraints, task=task)
 except ConstraintError as error:
@@ -241,7 +241,7 @@ if advice is not None:
     picks = [(advice.recommended, "recommended"), (advice.runner_up, "runner-up"),
              (advice.nearest_miss, "nearest miss")]
     chart = charts.accuracy_energy_chart(chosen_records, domain)
-    st.altair_chart(decision_charts.highlight_choices(chart, picks, advice.accuracy_floor), width="stretch")
+    st.altair_chart(decision_charts.highlight_choices(chart, picks, advice.quality_floor), width="stretch")
 
 # ------------------------------------------------------------------ payback
 paybacks = payback_views(projection)

@@ -55,7 +55,7 @@ def make_record(model: str, technique: str, *, job_id: int | None = None, status
     if status == "ok":
         record.params_m = params
         record.model_size_mb = size
-        record.accuracy, record.accuracy_ci_low, record.accuracy_ci_high = acc, acc - half_ci, min(1.0, acc + half_ci)
+        record.quality, record.quality_ci_low, record.quality_ci_high = acc, acc - half_ci, min(1.0, acc + half_ci)
         record.latency_p50_ms, record.latency_p95_ms, record.latency_p99_ms = p50, p95, p95 * 1.2
         record.latency_n = 200
         record.throughput_per_s = 1000.0 / (p50 * 0.8)

@@ -158,7 +158,7 @@ def test_recommendation_from_the_recommend_json_shape():
     detail = "The minimum accuracy binds: without it 6 of 6 variants would qualify."
     none = recommendation_section(result, {
         "recommended": None, "runner_up": None, "reason": f"No variant meets every constraint. {detail}",
-        "binding_constraint": "min_accuracy", "binding_detail": detail,
+        "binding_constraint": "min_quality", "binding_detail": detail,
         "nearest_miss_reason": "mpnet-base · fp32 comes closest: accuracy 0.880 is below the 0.950 minimum."})
     assert none.lines == (f"No variant meets every constraint. {detail}",  # said once, not twice
                           "mpnet-base · fp32 comes closest: accuracy 0.880 is below the 0.950 minimum.")

@@ -130,7 +130,7 @@ def test_recommend_nothing_qualifies(capsys, seeded):
     code, out, _ = run(capsys, "recommend", "--task", "sentiment", "--min-accuracy", "0.95", "--json")
     data = json.loads(out)
     assert code == 0 and data["recommended"] is None and data["runner_up"] is None
-    assert data["binding_constraint"] == "min_accuracy"
+    assert data["binding_constraint"] == "min_quality"
     assert (data["nearest_miss"]["model"], data["nearest_miss"]["technique"]) == ("mpnet-base", "fp32")
 
 

@@ -18,7 +18,7 @@ from engine.techniques.spec import canonical
 L6_DISTILL = "layer-drop:keep=3+distill:teacher=mpnet-base,epochs=2+onnx-int8"
 L6_DISTILL_DEEPER = "layer-drop:keep=2+distill:teacher=mpnet-base,epochs=2+onnx-int8"
 L6_DISTILL_MILDER = "layer-drop:keep=4+distill:teacher=mpnet-base,epochs=2+onnx-int8"
-RESULT_KEYS = {"baseline", "best", "nearest_miss", "candidates", "objective", "max_drop_pts", "floor_accuracy",
+RESULT_KEYS = {"baseline", "best", "nearest_miss", "candidates", "objective", "max_drop_pts", "floor_quality",
                "tried", "verdict", "search_s"}
 
 
@@ -30,7 +30,7 @@ def pack_installed(monkeypatch):
 
 def rec(technique, accuracy, wh, *, model="minilm-l6", status="ok", **overrides):
     record = make_record(model, technique, status=status, error="RuntimeError: boom" if status == "failed" else "")
-    record.accuracy, record.energy_wh_per_1k = accuracy, wh  # a failed record may carry figures: ignore them
+    record.quality, record.energy_wh_per_1k = accuracy, wh  # a failed record may carry figures: ignore them
     for key, value in overrides.items():
         setattr(record, key, value)
     return record
@@ -72,7 +72,7 @@ def test_nothing_meets_the_floor_gives_the_nearest_miss_and_says_so():
     assert best is None and nearest.technique == "onnx-int8"
     text = optimize.verdict(base, best, nearest, "energy", 1.0, measured=3)
     assert text.startswith("No variant tried stays within 1.0 point")
-    assert "nearest miss, minilm-l6 · onnx-int8, uses 2.7x less energy" in text and "3.0 points lower" in text
+    assert "nearest miss, minilm-l6 · onnx-int8, uses 2.7x less energy" in text and "3.0 points worse" in text
 
 
 def test_failed_candidates_are_ignored():
@@ -102,12 +102,12 @@ def test_unknown_objective_is_a_choice_error():
 
 
 def test_verdict_names_the_saving_the_accuracies_and_the_sample_caveat():
-    base = rec("fp32", 0.776, 0.082, accuracy_ci_low=0.729, accuracy_ci_high=0.823)  # 300 items: ±4.7 points
+    base = rec("fp32", 0.776, 0.082, quality_ci_low=0.729, quality_ci_high=0.823)  # 300 items: ±4.7 points
     best = rec("prune-structured:keep=0.75+onnx-int8", 0.771, 0.020)
     text = optimize.verdict(base, best, None, "energy", 1.0, measured=5)
     assert text.startswith("minilm-l6 · prune-structured:keep=0.75+onnx-int8 uses 4.1x less energy per query "
                            "than minilm-l6 · fp32 and stays within 1.0 point of its accuracy (0.771 vs 0.776).")
-    assert "same 300 test sentences" in text and "±5 points" in text
+    assert "same 300 test items" in text and "±5 points" in text
 
 
 def test_verdict_counts_a_distillations_upfront_energy_and_flags_contention():
@@ -184,7 +184,7 @@ class FakeTrials:
         common = {"job_id": spec.job_id, "eval_size": spec.eval_size}
         if accuracy is None:
             return make_record(spec.model, spec.technique, status="failed", error="RuntimeError: boom", **common)
-        return make_record(spec.model, spec.technique, accuracy=accuracy, energy_wh_per_1k=wh, seed=spec.seed,
+        return make_record(spec.model, spec.technique, quality=accuracy, energy_wh_per_1k=wh, seed=spec.seed,
                            test_set=spec.test_set, **common)
 
 
@@ -202,7 +202,7 @@ def test_search_finds_the_leanest_variant_and_reports_every_candidate():
     assert set(result) >= RESULT_KEYS and json.loads(json.dumps(result)) == result
     assert result["best"]["technique"] == L6_DISTILL
     assert result["nearest_miss"]["technique"] == L6_DISTILL_DEEPER  # leaner than the best, 3 points short
-    assert result["floor_accuracy"] == pytest.approx(0.790) and result["teacher"] == "mpnet-base"
+    assert result["floor_quality"] == pytest.approx(0.790) and result["teacher"] == "mpnet-base"
     assert [r["technique"] for r in result["candidates"]] == [s.technique for s in fake.specs]
     assert [r.technique for r in stored] == [s.technique for s in fake.specs]  # stored as they came
     assert result["verdict"].startswith(f"minilm-l6 · {L6_DISTILL} uses 5.3x less energy per query")
@@ -337,7 +337,7 @@ def test_worker_runs_an_optimize_job_and_stores_records_and_result(store, monkey
     assert job.status == "done", job.error
     records = store.trials(job_ids=[job_id])
     assert [r.technique for r in records] == [s.technique for s in fake.specs]
-    assert {"objective", "max_drop_pts", "floor_accuracy", "baseline", "best", "nearest_miss", "tried",
+    assert {"objective", "max_drop_pts", "floor_quality", "baseline", "best", "nearest_miss", "tried",
             "verdict"} <= set(job.result)
     assert job.result["baseline"] == ["minilm-l6", "fp32"] and job.result["verdict"]
     assert store.curves(job_id)  # the distillation's training points streamed into the store
@@ -362,5 +362,5 @@ def test_optimize_end_to_end_on_minilm_l3(capsys, monkeypatch, shared_cache):
     assert code == 0, err
     result = json.loads(out)
     assert [r["technique"] for r in result["candidates"]] == ["fp32", "int8-dynamic"]
-    assert result["baseline"]["status"] == "ok" and result["baseline"]["accuracy"] > 0.5
+    assert result["baseline"]["status"] == "ok" and result["baseline"]["quality"] > 0.5
     assert result["best"] is not None or result["nearest_miss"] is not None or "keep it" in result["verdict"]

@@ -107,7 +107,7 @@ def test_impossible_limits_name_the_binding_constraint_and_the_nearest_miss(stor
     assert not at.exception and not at.success
     assert "p95 latency limit binds" in at.warning[0].value
     # only vader answers within 1 ms, and it misses the accuracy floor by the least
-    expected = recommend(store.trials(), Constraints(min_accuracy_pct=95.0, max_p95_ms=1.0), task="sentiment")
+    expected = recommend(store.trials(), Constraints(min_quality_pct=95.0, max_p95_ms=1.0), task="sentiment")
     assert expected.nearest_miss.variant == "vader · fp32"
     assert at.info[0].value == f"Nearest miss: {expected.nearest_miss_reason}"
 

@@ -13,10 +13,10 @@ def variants(records):
 
 
 def test_the_leanest_variant_within_the_limits_with_a_plain_reason(records):
-    result = recommend(variants(records), Constraints(min_accuracy_pct=95, max_p95_ms=50))
+    result = recommend(variants(records), Constraints(min_quality_pct=95, max_p95_ms=50))
     # floor 95% of mpnet-base fp32's 0.880 = 0.836: minilm-l6 fp32 (0.845) and int8 (0.840) pass, the minilm-l3
     # variants are below it, both mpnet-base variants are over 50 ms at p95 (190 and 80 ms)
-    assert result.accuracy_floor == pytest.approx(0.836)
+    assert result.quality_floor == pytest.approx(0.836)
     assert (result.recommended.model, result.recommended.technique) == ("minilm-l6", "int8-dynamic")
     assert (result.runner_up.model, result.runner_up.technique) == ("minilm-l6", "fp32")
     # 0.840 / 0.880 = 95.5% kept; 0.700 / 0.035 Wh = 20x less energy
@@ -27,25 +27,25 @@ def test_the_leanest_variant_within_the_limits_with_a_plain_reason(records):
 
 
 def test_absolute_and_relative_floors_both_apply(records):
-    result = recommend(variants(records), Constraints(min_accuracy=0.842, min_accuracy_pct=50))
-    assert result.accuracy_floor == pytest.approx(0.842)  # the stricter of 0.842 and 0.44
+    result = recommend(variants(records), Constraints(min_quality=0.842, min_quality_pct=50))
+    assert result.quality_floor == pytest.approx(0.842)  # the stricter of 0.842 and 0.44
     assert (result.recommended.model, result.recommended.technique) == ("minilm-l6", "fp32")
 
 
 def test_ties_break_on_accuracy_then_p95(records):
-    low = records("a", "fp32", energy_wh_per_1k=0.1, accuracy=0.80, latency_p95_ms=5.0)
-    high = records("b", "fp32", energy_wh_per_1k=0.1, accuracy=0.85, latency_p95_ms=9.0)
-    high_fast = records("c", "fp32", energy_wh_per_1k=0.1, accuracy=0.85, latency_p95_ms=7.0)
+    low = records("a", "fp32", energy_wh_per_1k=0.1, quality=0.80, latency_p95_ms=5.0)
+    high = records("b", "fp32", energy_wh_per_1k=0.1, quality=0.85, latency_p95_ms=9.0)
+    high_fast = records("c", "fp32", energy_wh_per_1k=0.1, quality=0.85, latency_p95_ms=7.0)
     result = recommend([low, high, high_fast], Constraints())
     assert [result.recommended.model, result.runner_up.model] == ["c", "b"]
     assert [c.record.model for c in result.checks] == ["c", "b", "a"]
 
 
 def test_nothing_qualifies_removing_one_limit_would_let_most_through(records):
-    x = records("x", "fp32", accuracy=0.90, latency_p95_ms=100.0)  # fails the latency limit only
-    y = records("y", "fp32", accuracy=0.88, latency_p95_ms=80.0)  # fails the latency limit only
-    z = records("z", "fp32", accuracy=0.70, latency_p95_ms=5.0)  # fails the accuracy floor only
-    result = recommend([x, y, z], Constraints(min_accuracy=0.85, max_p95_ms=50))
+    x = records("x", "fp32", quality=0.90, latency_p95_ms=100.0)  # fails the latency limit only
+    y = records("y", "fp32", quality=0.88, latency_p95_ms=80.0)  # fails the latency limit only
+    z = records("z", "fp32", quality=0.70, latency_p95_ms=5.0)  # fails the accuracy floor only
+    result = recommend([x, y, z], Constraints(min_quality=0.85, max_p95_ms=50))
     assert result.recommended is None and result.runner_up is None
     assert result.binding_constraint == "max_p95_ms"  # dropping it lets 2 through; dropping accuracy lets 1
     assert "without it 2 of 3 variants would qualify" in result.binding_detail
@@ -56,9 +56,9 @@ def test_nothing_qualifies_removing_one_limit_would_let_most_through(records):
 
 
 def test_nothing_qualifies_and_no_single_removal_helps(records):
-    x = records("x", "fp32", accuracy=0.70, latency_p95_ms=100.0)  # fails accuracy and latency
-    y = records("y", "fp32", accuracy=0.90, latency_p95_ms=100.0, throughput_per_s=None)  # latency and cost
-    result = recommend([x, y], Constraints(min_accuracy=0.8, max_p95_ms=50, max_annual_usd=1e9))
+    x = records("x", "fp32", quality=0.70, latency_p95_ms=100.0)  # fails accuracy and latency
+    y = records("y", "fp32", quality=0.90, latency_p95_ms=100.0, throughput_per_s=None)  # latency and cost
+    result = recommend([x, y], Constraints(min_quality=0.8, max_p95_ms=50, max_annual_usd=1e9))
     assert result.binding_constraint == "max_p95_ms"  # eliminates 2; accuracy and cost 1 each
     assert "eliminates the most (2 of 2)" in result.binding_detail
     assert result.nearest_miss is x  # y's unknown cost is an infinite shortfall
@@ -75,7 +75,7 @@ def test_a_single_variant(records):
 
 
 def test_missing_figures_never_satisfy_a_limit(records):
-    no_accuracy = records("minilm-l3", "fp32", accuracy=None)
+    no_accuracy = records("minilm-l3", "fp32", quality=None)
     no_p95 = records("minilm-l6", "int8-dynamic", latency_p95_ms=None)
     fine = records("minilm-l6", "fp32")
     result = recommend([no_accuracy, no_p95, fine], Constraints(max_p95_ms=50))
@@ -110,9 +110,9 @@ def test_only_the_latest_ok_record_of_each_variant_competes(records):
 @pytest.mark.parametrize(
     ("constraints", "message"),
     [
-        (Constraints(min_accuracy=1.5), "between 0 and 1"),
-        (Constraints(min_accuracy=-0.1), "between 0 and 1"),
-        (Constraints(min_accuracy_pct=120), "between 0 and 100"),
+        (Constraints(min_quality=1.5), "between 0 and 1"),
+        (Constraints(min_quality=-0.1), "between 0 and 1"),
+        (Constraints(min_quality_pct=120), "between 0 and 100"),
         (Constraints(max_p95_ms=0), "above 0"),
         (Constraints(max_annual_usd=-5), "0 or more"),
         (Constraints(max_annual_usd=10, scenario=Scenario(pue=9)), "PUE.*between 1 and 3"),
@@ -127,8 +127,8 @@ def test_bad_constraints_name_the_range(records, constraints, message):
 def test_to_dict_is_json_ready(records):
     import json
 
-    data = json.loads(json.dumps(recommend(variants(records), Constraints(min_accuracy=0.99)).to_dict()))
-    assert data["recommended"] is None and data["binding_constraint"] == "min_accuracy"
+    data = json.loads(json.dumps(recommend(variants(records), Constraints(min_quality=0.99)).to_dict()))
+    assert data["recommended"] is None and data["binding_constraint"] == "min_quality"
     assert data["nearest_miss"]["model"] == "mpnet-base" and data["nearest_miss"]["technique"] == "fp32"
 
 

@@ -52,7 +52,7 @@ def broken(change):
     (broken(lambda d: d.update(produced_at="last tuesday")), "'produced_at' must be an ISO 8601 date"),
     (broken(lambda d: d.update(command=None)), "'command' must be a string"),
     (broken(lambda d: d.update(records=[])), "'records' must be a non-empty list"),
-    (broken(lambda d: d["records"][1].update(accuracy="high")), "record 1: 'accuracy' has the wrong type (str)"),
+    (broken(lambda d: d["records"][1].update(quality="high")), "record 1: 'quality' has the wrong type (str)"),
     (broken(lambda d: d["records"][0].pop("model")), "record 0: 'model' must be a non-empty string"),
     (broken(lambda d: d["records"][1].update(task="translation")), "every record must belong to task"),
     (broken(lambda d: d["records"].pop()), "needs at least 2 successful records"),

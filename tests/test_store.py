@@ -4,8 +4,8 @@ from engine.store import Store
 
 
 def make_record(**overrides) -> TrialRecord:
-    values = dict(task="sentiment", model="minilm-l3", technique="int8-dynamic", accuracy=0.71,
-                  accuracy_ci_low=0.66, accuracy_ci_high=0.76, eval_size=300, latency_p50_ms=4.2,
+    values = dict(task="sentiment", model="minilm-l3", technique="int8-dynamic", quality=0.71,
+                  quality_ci_low=0.66, quality_ci_high=0.76, eval_size=300, latency_p50_ms=4.2,
                   hardware={"cpu_model": "test cpu", "logical_cores": 2}, versions={"torch": "2.13.0"},
                   started_at="2026-11-29T02:00:00+00:00")
     values.update(overrides)

@@ -26,7 +26,7 @@ PIPELINE = "layer-drop:keep=3+distill:teacher=mpnet-base,epochs=2+onnx-int8"
 
 
 def point(records, name, x, y, **kw):
-    return records(name, "fp32", energy_wh_per_1k=x, accuracy=y, **kw)
+    return records(name, "fp32", energy_wh_per_1k=x, quality=y, **kw)
 
 
 def test_frontier_excludes_dominated_points_and_sorts_by_energy(records):
@@ -53,7 +53,7 @@ def test_frontier_ignores_failed_and_unmeasured(records):
 
 
 def test_frontier_other_axes(records):
-    fast, slow = records("a", "fp32", latency_p95_ms=5.0), records("b", "fp32", latency_p95_ms=9.0, accuracy=0.5)
+    fast, slow = records("a", "fp32", latency_p95_ms=5.0), records("b", "fp32", latency_p95_ms=9.0, quality=0.5)
     assert pareto_frontier([slow, fast], x="latency_p95_ms") == [fast]
 
 
@@ -63,25 +63,25 @@ def test_headline_picks_largest_fp32_and_cheapest_that_keeps_95_percent(records)
     assert h.reference.variant == "mpnet-base · fp32"
     # 0.95 x 0.880 = 0.836: minilm-l6 int8 (0.840, 0.035 Wh) is the cheapest one above it; minilm-l3 is below
     assert h.candidate.variant == "minilm-l6 · int8-dynamic"
-    assert h.accuracy_kept_pct == pytest.approx(100 * 0.840 / 0.880)
+    assert h.quality_kept_pct == pytest.approx(100 * 0.840 / 0.880)
     assert h.energy_pct == pytest.approx(100 * 0.035 / 0.700)
     assert h.co2e_pct == pytest.approx(100 * 0.035 / 0.700)
     assert h.speedup == pytest.approx(164.0 / 4.5)
-    assert h.keeps_accuracy
+    assert h.keeps_quality
     assert h.sentence == "minilm-l6 · int8-dynamic keeps 95% of mpnet-base's accuracy at 5.0% of its energy per query."
 
 
 def test_headline_falls_back_to_most_accurate_when_nothing_keeps_95_percent(records):
-    ref = records("mpnet-base", "fp32", accuracy=0.90)
-    weak = records("minilm-l3", "fp32", accuracy=0.60)
-    better = records("minilm-l6", "fp32", accuracy=0.80)
+    ref = records("mpnet-base", "fp32", quality=0.90)
+    weak = records("minilm-l3", "fp32", quality=0.60)
+    better = records("minilm-l6", "fp32", quality=0.80)
     h = headline([weak, ref, better])
-    assert h.candidate is better and not h.keeps_accuracy
+    assert h.candidate is better and not h.keeps_quality
 
 
 def test_headline_reference_without_sizes_is_most_accurate(records):
-    a = records("x", "fp32", accuracy=0.7, params_m=None)
-    b = records("y", "fp32", accuracy=0.9, params_m=None)
+    a = records("x", "fp32", quality=0.7, params_m=None)
+    b = records("y", "fp32", quality=0.9, params_m=None)
     assert headline([a, b]).reference is b
 
 
@@ -92,7 +92,7 @@ def test_headline_needs_two_ok_records(records):
 
 def test_headline_when_candidate_uses_more_energy(records):
     ref = records("mpnet-base", "fp32", energy_wh_per_1k=0.1)
-    cand = records("minilm-l6", "fp32", accuracy=0.87, energy_wh_per_1k=0.2)
+    cand = records("minilm-l6", "fp32", quality=0.87, energy_wh_per_1k=0.2)
     assert "uses 2.0x its energy" in headline([ref, cand]).sentence
 
 
@@ -150,7 +150,7 @@ def test_short_technique_drops_parameter_names_and_cuts_long_specs():
 
 def test_relative_to_fp32_uses_the_same_models_fp32_in_the_same_run(records):
     run1 = [records("minilm-l6", "fp32", job_id=1), records("minilm-l6", "int8-dynamic", job_id=1)]
-    run2 = [records("minilm-l6", "fp32", job_id=2, accuracy=0.80, throughput_per_s=100.0, latency_p50_ms=10.0),
+    run2 = [records("minilm-l6", "fp32", job_id=2, quality=0.80, throughput_per_s=100.0, latency_p50_ms=10.0),
             records("minilm-l6", "bf16", job_id=2, throughput_per_s=150.0, latency_p50_ms=8.0),
             records("mpnet-base", "int8-dynamic", job_id=2)]  # no mpnet fp32 shown: left out
     rel = {r.record.technique: r for r in relative_to_fp32(run1 + run2)}

@@ -165,7 +165,7 @@ def test_pipeline_form_and_final_step(tiny: TextModel, monkeypatch: pytest.Monke
 
 
 @pytest.mark.slow
-def test_minilm_l3_int8_keeps_accuracy(shared_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_minilm_l3_int8_keeps_quality(shared_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RIGHTSIZE_CACHE", str(shared_cache))
     base = load_model("sentiment", "minilm-l3")
     served = compress(base, "onnx-int8", TechniqueContext(task="sentiment"))

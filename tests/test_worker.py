@@ -38,4 +38,4 @@ def test_killed_worker_fails_its_job_and_the_next_job_runs(tmp_path, monkeypatch
     done = wait_for(lambda: (j := job_status(second, store)).status in ("done", "failed") and j, what="second job")
     assert done.status == "done", done.error
     (record,) = store.trials(job_ids=[second])
-    assert record.status == "ok" and record.accuracy > 0.5
+    assert record.status == "ok" and record.quality > 0.5

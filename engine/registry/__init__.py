@@ -7,6 +7,7 @@ import torch.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import importlib
 import importlib.metadata
@@ -63,9 +64,12 @@ def get_metric(metric_id: str) -> MetricSpec:
 def metric_of(task_id: str) -> MetricSpec:
     """The headline metric of a task; accuracy for a task this install does not know (an old record)."""
     try:
-        return METRICS[get_task(task_id).metric]
+        task = get_task(task_id)
     except ValueError:
         return METRICS["accuracy"]
+    metric = METRICS[task.metric]
+    title = task.extra.get("metric_title")  # the task's own name for it: "Spam F1"
+    return dataclasses.replace(metric, title=title) if title else metric
 
 
 def task_data(task: TaskSpec, seed: int = 0) -> Any:

@@ -12,7 +12,7 @@ METRICS: dict[str, MetricSpec] = {
     m.id: m
     for m in (
         MetricSpec("accuracy", "Accuracy", "share of test items the model labels as people did"),
-        MetricSpec("f1", "F1 of the flagged class",
+        MetricSpec("f1", "F1 (flagged class)",
                    "balances missed and false alarms on the class being flagged; a model that never flags "
                    "anything scores 0, however rare the class"),
         MetricSpec("macro-f1", "Macro F1",
@@ -66,6 +66,7 @@ TASKS: dict[str, TaskSpec] = {
             labels=("ham", "spam"),
             metric="f1",
             positive_label=1,
+            extra={"metric_title": "Spam F1"},
             data_loader="engine.datasets:spam_splits",
             test_sets=(TestSetSpec("sms", "SMS messages (held-out test split, deduplicated)",
                                    "engine.datasets:spam_test"),),

@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.quality import metric_for, noun
 from engine.record import TrialRecord
-from engine.registry import TASKS
-from engine.report.fmt import fmt_accuracy, fmt_g, fmt_ms, fmt_wh, speedup_text
+from engine.registry import METRICS, TASKS
+from engine.report.fmt import fmt_g, fmt_ms, fmt_score, fmt_wh, speedup_text
 from engine.summary import (
-    KEEP_ACCURACY,
+    KEEP_QUALITY,
     Headline,
     cpu_name,
     fmt_pct,
@@ -92,8 +93,8 @@ class Briefing:
 def build_briefing(records: Sequence[TrialRecord], *, recommendation: Any = None, whatif: Any = None,
                    note: str = "", title: str = TITLE, today: dt.date | None = None,
                    with_charts: bool = True) -> Briefing:
-    """The briefing's content from one comparison's records. ValueError when fewer than two variants have an
-    accuracy (there is no verdict to give)."""
+    """The briefing's content from one comparison's records. ValueError when fewer than two variants have a
+    measured quality (there is no verdict to give)."""
     records = list(records)
     result = headline(records)
     if result is None:
@@ -179,8 +180,10 @@ def _change(cand: float | None, ref: float | None) -> str:
 
 
 def kpis(result: Headline) -> tuple[Kpi, ...]:
-    """Accuracy kept, energy and CO2e per 1,000 queries, speed-up: each with how it was obtained."""
+    """Quality kept (in the task's metric), energy and CO2e per 1,000 queries, speed-up: each with how it was
+    obtained."""
     ref, cand = result.reference, result.candidate
+    metric = result.metric
     both = _context(cand, ref)
     how = energy_how(cand.energy_method)
     grid = f"{cand.region} {cand.grid_g_per_kwh:.0f} g/kWh" if cand.grid_g_per_kwh is not None else cand.region
@@ -188,10 +191,12 @@ def kpis(result: Headline) -> tuple[Kpi, ...]:
     # CO2e multiplies the energy by a yearly-average grid factor: never more than partly measured
     co2e_how = "estimated" if how in ("estimated", "unknown") else "partly measured"
     return (
-        Kpi("Accuracy kept", fmt_pct(result.accuracy_kept_pct),
-            f"{fmt_accuracy(cand.accuracy)} vs {fmt_accuracy(ref.accuracy)} for {ref.variant}", "measured",
-            f"measured: share of {cand.eval_size} test items answered right; 95% interval "
-            f"{fmt_accuracy(cand.accuracy_ci_low)} to {fmt_accuracy(cand.accuracy_ci_high)}", both),
+        Kpi(f"{metric.title} kept", fmt_pct(result.quality_kept_pct),
+            f"{fmt_score(cand.quality, metric=metric)} vs {fmt_score(ref.quality, metric=metric)} for {ref.variant}",
+            "measured",
+            f"measured: {metric.meaning}, on {cand.eval_size} test items; 95% interval "
+            f"{fmt_score(cand.quality_ci_low, metric=metric)} to {fmt_score(cand.quality_ci_high, metric=metric)}",
+            both),
         Kpi("Energy per 1,000 queries", fmt_wh(cand.energy_wh_per_1k),
             f"vs {fmt_wh(ref.energy_wh_per_1k)} for {ref.variant}{_change(cand.energy_wh_per_1k, ref.energy_wh_per_1k)}",
             how, ENERGY_WORDS[how], both),
@@ -251,10 +256,15 @@ def _variant(item: Any, short: bool = False) -> str:
 
 
 def _figures(item: Any) -> str:
-    """'84.0% accuracy, 0.035 Wh per 1,000 queries' from whatever figures a recommended variant carries."""
+    """'84.0% accuracy, 0.035 Wh per 1,000 queries' from whatever figures a recommended variant carries (a
+    record, its dict, or one written before quality was generic)."""
     parts = []
-    if _get(item, "accuracy") is not None:
-        parts.append(f"{fmt_accuracy(_get(item, 'accuracy'))} accuracy")
+    score = _get(item, "quality") if _get(item, "quality") is not None else _get(item, "accuracy")
+    if score is not None:
+        task = _get(item, "task")
+        metric = (metric_for((), str(task)) if task
+                  else METRICS.get(str(_get(item, "metric") or "accuracy"), METRICS["accuracy"]))
+        parts.append(f"{fmt_score(score, metric=metric)} {noun(metric)}")
     if _get(item, "energy_wh_per_1k") is not None:
         parts.append(f"{fmt_wh(_get(item, 'energy_wh_per_1k'))} per 1,000 queries")
     return ", ".join(parts)
@@ -273,12 +283,13 @@ def recommendation_section(result: Headline, recommendation: Any = None) -> Sect
     the headline's rule of thumb, said as such."""
     if recommendation is None:
         ref, cand = result.reference, result.candidate
-        rule = (f"Rule used: the cheapest variant keeping at least {KEEP_ACCURACY:.0%} of the largest model's "
-                "accuracy. No business constraints (accuracy floor, latency, budget) were given.")
-        if result.keeps_accuracy:
+        rule = (f"Rule used: the cheapest variant keeping at least {KEEP_QUALITY:.0%} of the largest model's "
+                f"{noun(result.metric)}. No business constraints ({noun(result.metric)} floor, latency, budget) "
+                "were given.")
+        if result.keeps_quality:
             first = f"Consider {cand.variant} in place of {ref.variant}: {result.sentence[0].lower()}{result.sentence[1:]}"
         else:
-            first = (f"No smaller variant kept {KEEP_ACCURACY:.0%} of {ref.model}'s accuracy: keep {ref.variant}, "
+            first = (f"No smaller variant kept {KEEP_QUALITY:.0%} of {ref.model}'s {noun(result.metric)}: keep {ref.variant}, "
                      "or measure other techniques.")
         return Section("Recommendation", (first, rule))
     rec = _plain(recommendation)
@@ -409,7 +420,8 @@ def footer_lines(records: Sequence[TrialRecord], ref: TrialRecord, cand: TrialRe
     runs = sorted({f"#{r.job_id}" for r in ok_records(records) if r.job_id})
     return (
         provenance(records).caption,
-        "How: accuracy is the share of held-out test items answered right, with a 95% bootstrap interval; "
+        f"How: {noun(metric_for(records))} is {metric_for(records).meaning}, on held-out test items, with a 95% "
+        "bootstrap interval; "
         "speed is the median of single queries timed after warm-up; energy comes from codecarbon (estimated "
         "from CPU time where the machine has no power counters); CO2e = energy x the grid's carbon intensity "
         "(codecarbon's bundled data). Figures hold for this hardware and test set. Full method: the "

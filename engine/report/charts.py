@@ -71,8 +71,8 @@ def records_frame(records: Sequence[TrialRecord]) -> pd.DataFrame:
     rows = []
     for r in ok:
         ci = (
-            f"{r.accuracy_ci_low:.1%} – {r.accuracy_ci_high:.1%}"
-            if r.accuracy_ci_low is not None and r.accuracy_ci_high is not None
+            f"{r.quality_ci_low:.1%} – {r.quality_ci_high:.1%}"
+            if r.quality_ci_low is not None and r.quality_ci_high is not None
             else "not computed"
         )
         rows.append(
@@ -81,9 +81,9 @@ def records_frame(records: Sequence[TrialRecord]) -> pd.DataFrame:
                 "model": r.model,
                 "technique": r.technique,
                 "short": short_technique(r.technique),
-                "accuracy": r.accuracy,
-                "accuracy_ci_low": r.accuracy_ci_low,
-                "accuracy_ci_high": r.accuracy_ci_high,
+                "accuracy": r.quality,
+                "accuracy_ci_low": r.quality_ci_low,
+                "accuracy_ci_high": r.quality_ci_high,
                 "ci": ci,
                 "eval_size": r.eval_size,
                 "energy_wh_per_1k": r.energy_wh_per_1k,
@@ -166,7 +166,7 @@ def accuracy_energy_chart(records: Sequence[TrialRecord], domain: Sequence[str] 
     """Accuracy (with 95% CI bars) against energy per 1,000 queries; the Pareto frontier as a dashed line.
     Points are coloured by model, shaped by technique; hollow points were measured under CPU contention."""
     title = "Accuracy vs energy per 1,000 queries"
-    frame = records_frame(ok_records(records, "accuracy", "energy_wh_per_1k"))
+    frame = records_frame(ok_records(records, "quality", "energy_wh_per_1k"))
     if frame.empty:
         return _empty(title)
     domain = list(domain or model_order(records[0].task, records))
@@ -287,16 +287,16 @@ def relative_frame(relatives: Sequence[Relative], basis: str = "throughput") -> 
         speedup = rel.throughput_ratio if basis == "throughput" else rel.p50_ratio
         if speedup is None or speedup <= 0:
             continue
-        has_ci = r.accuracy_ci_low is not None and r.accuracy_ci_high is not None
+        has_ci = r.quality_ci_low is not None and r.quality_ci_high is not None
         rows.append({
             "model": r.model, "technique": r.technique, "short": short_technique(r.technique),
             "speedup": speedup, "basis": SPEEDUP_BASES[basis][1],
             "change_pts": rel.accuracy_change_pts,
-            "ci_low_pts": 100.0 * (r.accuracy_ci_low - ref.accuracy) if has_ci else None,
-            "ci_high_pts": 100.0 * (r.accuracy_ci_high - ref.accuracy) if has_ci else None,
-            "ci": f"{r.accuracy_ci_low:.1%} – {r.accuracy_ci_high:.1%}" if has_ci else "not computed",
+            "ci_low_pts": 100.0 * (r.quality_ci_low - ref.quality) if has_ci else None,
+            "ci_high_pts": 100.0 * (r.quality_ci_high - ref.quality) if has_ci else None,
+            "ci": f"{r.quality_ci_low:.1%} – {r.quality_ci_high:.1%}" if has_ci else "not computed",
             "reference": ref.variant + (f" (run #{ref.job_id})" if ref.job_id else ""),
-            "reference_accuracy": ref.accuracy, "eval_size": r.eval_size,
+            "reference_accuracy": ref.quality, "eval_size": r.eval_size,
             "run": f"#{r.job_id}" if r.job_id else "command line",
         })
     return pd.DataFrame(rows)

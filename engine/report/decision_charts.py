@@ -49,9 +49,9 @@ def _style(chart: alt.TopLevelMixin, title: str, subtitle: Sequence[str] = ()) -
 
 def highlight_frame(picks: Sequence[tuple[TrialRecord | None, str]]) -> pd.DataFrame:
     """One row per (record, role) with the figures the accuracy-vs-energy chart plots; None records skipped."""
-    rows = [{"energy_wh_per_1k": r.energy_wh_per_1k, "accuracy": r.accuracy, "role": ROLES[role][2],
+    rows = [{"energy_wh_per_1k": r.energy_wh_per_1k, "accuracy": r.quality, "role": ROLES[role][2],
              "variant": f"{r.model} · {short_technique(r.technique)}", "technique": r.technique}
-            for r, role in picks if r is not None and r.energy_wh_per_1k is not None and r.accuracy is not None]
+            for r, role in picks if r is not None and r.energy_wh_per_1k is not None and r.quality is not None]
     return pd.DataFrame(rows, columns=["energy_wh_per_1k", "accuracy", "role", "variant", "technique"])
 
 

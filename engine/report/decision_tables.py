@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from engine.report.fmt import amount
-from engine.summary import KEEP_ACCURACY
+from engine.summary import KEEP_QUALITY
 from engine.whatif import PAYBACK_SEARCH_YEARS, Projection, Scenario, VariantProjection
 
 SCENARIO_KEYS = tuple(f.name for f in fields(Scenario))
@@ -90,7 +90,7 @@ def projection_rows(projection: Projection) -> list[dict[str, Any]]:
         fy, total, saved = v.first_year, v.total, v.savings
         rows.append({
             "variant": v.record.variant, "model": v.record.model, "technique": v.record.technique,
-            "is_baseline": v.record is base, "accuracy": v.record.accuracy,
+            "is_baseline": v.record is base, "accuracy": v.record.quality,
             "energy_kwh_year1": fy.energy_kwh, "co2e_t_year1": fy.co2e_t, "cost_usd_year1": fy.cost_usd,
             "energy_kwh_total": total.energy_kwh, "co2e_t_total": total.co2e_t, "cost_usd_total": total.cost_usd,
             "saved_energy_kwh_total": saved.total.energy_kwh if saved else None,
@@ -102,11 +102,11 @@ def projection_rows(projection: Projection) -> list[dict[str, Any]]:
 
 
 def focus_index(projection: Projection) -> int:
-    """The variant to feature first: of those keeping the accuracy (KEEP_ACCURACY of the most accurate one
+    """The variant to feature first: of those keeping the accuracy (KEEP_QUALITY of the most accurate one
     shown, the headline's rule), the one saving the most CO2e over the horizon; ties go to the first."""
     variants = projection.variants
-    best = max((v.record.accuracy or 0.0 for v in variants), default=0.0)
-    keeping = [i for i, v in enumerate(variants) if (v.record.accuracy or 0.0) >= KEEP_ACCURACY * best]
+    best = max((v.record.quality or 0.0 for v in variants), default=0.0)
+    keeping = [i for i, v in enumerate(variants) if (v.record.quality or 0.0) >= KEEP_QUALITY * best]
     pool = keeping or list(range(len(variants)))
     saved = {i: variants[i].savings.total.co2e_t if variants[i].savings else float("-inf") for i in pool}
     return max(pool, key=lambda i: (saved[i], -i)) if pool else 0

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from engine.quality import is_share
+from engine.registry import MetricSpec
+
 
 def amount(value: float | None, unit: str = "", digits: int = 3) -> str:
     """3 significant figures, thousands separated: 0.00123, 4.56, 789, 12,300 (with a unit when given)."""
@@ -31,11 +34,16 @@ def fmt_mb(value: float | None) -> str:
     return amount(value, "MB")
 
 
-def fmt_accuracy(acc: float | None, low: float | None = None, high: float | None = None) -> str:
-    """84.0% (81.2–86.5): accuracy with its 95% interval."""
-    if acc is None:
+def fmt_score(value: float | None, low: float | None = None, high: float | None = None,
+              metric: MetricSpec | None = None) -> str:
+    """84.0% (81.2–86.5): a share (accuracy, F1, precision@10) with its 95% interval; a correlation as
+    0.654 (0.611–0.700)."""
+    if value is None:
         return "–"
-    text = f"{acc:.1%}"
+    if metric is not None and not is_share(metric):
+        text = f"{value:.3f}"
+        return text + (f" ({low:.3f}–{high:.3f})" if low is not None and high is not None else "")
+    text = f"{value:.1%}"
     if low is not None and high is not None:
         text += f" ({low * 100:.1f}–{high * 100:.1f})"
     return text

@@ -58,7 +58,7 @@ def trial_table(rows: Iterable[StoredTrial]) -> list[dict[str, Any]]:
             "trial_id": row.id, "job_id": r.job_id, "started_at": r.started_at.replace("T", " ")[:16],
             "task": r.task, "model": r.model, "technique": r.technique,
             "status": r.status if ok else f"{r.status}: {r.error or 'no reason recorded'}",
-            "accuracy": r.accuracy if ok else None,
+            "accuracy": r.quality if ok else None,
             "latency_p95_ms": r.latency_p95_ms if ok else None,
             "energy_wh_per_1k": r.energy_wh_per_1k if ok else None,
             "co2e_g_per_1k": r.co2e_g_per_1k if ok else None,
@@ -119,7 +119,7 @@ def per_machine(rows: Iterable[StoredTrial], model: str, technique: str) -> list
     for machine, records in sorted(groups.items()):
         latest = max(records, key=lambda r: r.started_at)
         out.append({
-            "machine": machine, "trials": len(records), "accuracy": latest.accuracy,
+            "machine": machine, "trials": len(records), "accuracy": latest.quality,
             "energy_wh_per_1k": _median(r.energy_wh_per_1k for r in records),
             "latency_p95_ms": _median(r.latency_p95_ms for r in records),
             "throughput_per_s": _median(r.throughput_per_s for r in records),
