@@ -3,7 +3,7 @@ and the results table. Pages stay thin by calling these."""
 
 from __future__ import annotations
 
-import json
+import io
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -11,9 +11,20 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from engine.quality import metric_for, noun
+from engine.export import export
+from engine.quality import gain_pts, metric_for
+from engine.quality import noun as quality_noun
 from engine.record import TrialRecord
-from engine.registry import MODELS, TASKS, TECHNIQUES, MetricSpec, ParamSpec, TechniqueSpec, metric_of
+from engine.registry import (
+    MODELS,
+    TASKS,
+    TECHNIQUES,
+    MetricSpec,
+    ParamSpec,
+    TechniqueSpec,
+    get_task,
+    metric_of,
+)
 from engine.report.fmt import fmt_g, fmt_ms, fmt_score, fmt_wh, speedup_text
 from engine.summary import Headline, Payback, fmt_queries, provenance, search_floor, search_rows, tried_lines
 
@@ -56,6 +67,17 @@ def fmt_params(params_m: float | None) -> str:
     return f"{params_m:.0f}M" if params_m >= 10 else f"{params_m:.1f}M"
 
 
+def task_title(task_id: str) -> str:
+    """A task's title in pickers, for catalog tasks and stored uploads alike."""
+    try:
+        return get_task(task_id).title
+    except ValueError:
+        return task_id
+
+
+noun = quality_noun  # the metric's title inside a sentence: "accuracy", "Spam F1"
+
+
 def metric(task_id: str) -> MetricSpec:
     """The task's headline metric (its title, meaning and direction)."""
     return metric_of(task_id)
@@ -84,15 +106,16 @@ def provenance_caption(records: Iterable[TrialRecord]) -> None:
 
 def show_headline(result: Headline) -> None:
     """The headline's four numbers as metric cards, each against the reference model, with how it was measured."""
-    ref, cand = result.reference, result.candidate
+    ref, cand, metric = result.reference, result.candidate, result.metric
     col1, col2, col3, col4 = st.columns(4)
     col1.metric(
-        "Accuracy kept",
+        f"{metric.title} kept",
         f"{result.quality_kept_pct:.0f}%",
-        delta=f"{(cand.quality - ref.quality) * 100:+.1f} points",
+        delta=f"{gain_pts(cand.quality, ref.quality, metric):+.1f} points",
         delta_color="normal",
-        help=f"{cand.variant}: {fmt_score(cand.quality, cand.quality_ci_low, cand.quality_ci_high)} vs "
-        f"{ref.variant}: {fmt_score(ref.quality, ref.quality_ci_low, ref.quality_ci_high)} "
+        help=f"{metric.title}: {metric.meaning}. {cand.variant}: "
+        f"{fmt_score(cand.quality, cand.quality_ci_low, cand.quality_ci_high, metric)} vs "
+        f"{ref.variant}: {fmt_score(ref.quality, ref.quality_ci_low, ref.quality_ci_high, metric)} "
         f"on {cand.eval_size} test items (95% interval).",
         border=True,
     )
@@ -152,7 +175,10 @@ def warn_contended(records: Iterable[TrialRecord]) -> None:
 
 
 def results_table(records: Iterable[TrialRecord]) -> pd.DataFrame:
-    """The compact table people read: one row per trial, figures with units in the column names."""
+    """The compact table people read: one row per trial, figures with units in the column names, the score
+    named for the task's metric."""
+    records = list(records)
+    metric = metric_for(records)
     rows = []
     for r in records:
         ok = r.status == "ok"
@@ -160,7 +186,8 @@ def results_table(records: Iterable[TrialRecord]) -> pd.DataFrame:
             {
                 "Model": r.model,
                 "Technique": r.technique,
-                "Accuracy (95% CI)": fmt_score(r.quality, r.quality_ci_low, r.quality_ci_high) if ok else "–",
+                f"{metric.title} (95% CI)": fmt_score(r.quality, r.quality_ci_low, r.quality_ci_high, metric)
+                if ok else "–",
                 "p95 latency (ms)": r.latency_p95_ms if ok else None,
                 "Energy (Wh / 1k queries)": r.energy_wh_per_1k if ok else None,
                 "CO2e (g / 1k queries)": r.co2e_g_per_1k if ok else None,
@@ -185,14 +212,9 @@ def show_results_table(records: Sequence[TrialRecord]) -> None:
 
 
 def full_table(records: Iterable[TrialRecord]) -> pd.DataFrame:
-    """Every field of every record (nested ones as JSON text): the CSV people download."""
-    rows = []
-    for r in records:
-        row = r.to_dict()
-        for key in ("hardware", "versions", "steps", "details"):  # nested values: JSON text in a table cell
-            row[key] = json.dumps(row[key], sort_keys=True)
-        rows.append(row)
-    return pd.DataFrame(rows)
+    """Every field of every record, as the one CSV export writes it (engine.export: the same columns as
+    History's export and `python -m engine export`; nested values as JSON text)."""
+    return pd.read_csv(io.StringIO(export(list(records), "csv")), keep_default_na=False, na_values=[""])
 
 
 def show_not_ok(records: Iterable[TrialRecord]) -> None:
@@ -334,14 +356,14 @@ def show_search_result(records: Sequence[TrialRecord], result: dict) -> None:
     with st.container(border=True):
         model = (result.get("baseline") or ["?"])[0]
         st.caption(f"Leanest variant of {model}: cheapest {result.get('objective', 'energy')} within "
-                   f"{result.get('max_drop_pts', '?')} points of its fp32's {noun(metric)}")
+                   f"{result.get('max_drop_pts', '?')} points of its fp32's {quality_noun(metric)}")
         st.markdown(f"### {verdict}")
         if best:
             st.success(f"Leanest variant within {result.get('max_drop_pts', '?')} points of fp32: "
                        f"**{' · '.join(best)}**", icon=":material/emoji_events:")
         else:
             near = f" Nearest miss: **{' · '.join(miss)}**." if miss else ""
-            st.warning(f"Nothing met the floor ({floor_text} {noun(metric)}).{near}", icon=":material/block:")
+            st.warning(f"Nothing met the floor ({floor_text} {quality_noun(metric)}).{near}", icon=":material/block:")
     st.dataframe(search_table(records, result), hide_index=True, column_config={
         "Change (points)": st.column_config.NumberColumn(format="%+.1f"),
         objective_column(result): st.column_config.NumberColumn(format="%.4g"),

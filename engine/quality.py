@@ -87,6 +87,11 @@ def fmt_quality(value: float | None, low: float | None, high: float | None, metr
     return f"{value:.3f} [{low:.3f}, {high:.3f}]"
 
 
+def fmt_ci(low: float, high: float, metric: MetricSpec) -> str:
+    """'81.0% – 88.0%' for a share, '0.611 – 0.700' for a correlation."""
+    return f"{low:.1%} – {high:.1%}" if is_share(metric) else f"{low:.3f} – {high:.3f}"
+
+
 def ci_pts(record: TrialRecord) -> float | None:
     """Half the width of the record's 95% interval, in points."""
     if record.quality_ci_low is None or record.quality_ci_high is None:

@@ -309,6 +309,7 @@ class Provenance:
     eval_sizes: tuple[int, ...]
     n: int
     n_contended: int
+    metric: str = "accuracy"  # the metric's noun, for the caption
 
     @property
     def caption(self) -> str:
@@ -323,7 +324,7 @@ class Provenance:
         if self.regions:
             parts.append("grid " + ", ".join(self.regions))
         if self.eval_sizes:
-            parts.append(f"accuracy on {'/'.join(map(str, self.eval_sizes))} test items (95% CI)")
+            parts.append(f"{self.metric} on {'/'.join(map(str, self.eval_sizes))} test items (95% CI)")
         if self.n_contended:
             parts.append(
                 f"⚠ {self.n_contended} of {self.n} measurements ran while other programs used the CPU "
@@ -353,6 +354,7 @@ def provenance(records: Iterable[TrialRecord]) -> Provenance:
         eval_sizes=tuple(sorted(uniq(r.eval_size for r in ok))),
         n=len(ok),
         n_contended=sum(1 for r in ok if r.contended),
+        metric=noun(metric_for(ok)),
     )
 
 
@@ -399,18 +401,21 @@ def fp32_reference(record: TrialRecord, records: Sequence[TrialRecord], model: s
 
 @dataclass(frozen=True)
 class Relative:
-    """A variant against its own model's fp32: how much faster and how many accuracy points it gains or loses."""
+    """A variant against its own model's fp32: how much faster and how many points of the task's metric it gains
+    (positive) or loses."""
 
     record: TrialRecord
     reference: TrialRecord
     throughput_ratio: float | None  # queries per second at batch 32, variant / fp32 (> 1: faster)
     p50_ratio: float | None  # fp32 median single-query latency / variant's (> 1: faster)
-    accuracy_change_pts: float  # (variant - fp32) accuracy, in percentage points
+    quality_change_pts: float  # variant vs fp32 in points of the metric, positive = better (engine.quality)
+    metric: MetricSpec = METRICS["accuracy"]
 
 
 def relative_to_fp32(records: Iterable[TrialRecord]) -> list[Relative]:
-    """Every ok non-fp32 variant with accuracy, paired with its model's fp32 in the shown runs."""
+    """Every ok non-fp32 variant with a score, paired with its model's fp32 in the shown runs."""
     records = list(records)
+    metric = metric_for(records)
     out = []
     for r in ok_records(records, "quality"):
         if r.technique == "fp32":
@@ -422,7 +427,8 @@ def relative_to_fp32(records: Iterable[TrialRecord]) -> list[Relative]:
             record=r, reference=ref,
             throughput_ratio=_ratio(r.throughput_per_s, ref.throughput_per_s),
             p50_ratio=_ratio(ref.latency_p50_ms, r.latency_p50_ms),
-            accuracy_change_pts=100.0 * (r.quality - ref.quality),
+            quality_change_pts=gain_pts(r.quality, ref.quality, metric),
+            metric=metric,
         ))
     return out
 

@@ -1,9 +1,12 @@
-"""Compare: accuracy against energy, carbon, response time and size for the chosen runs; what each technique
-does to its own model (speed-up vs accuracy); when a trained variant's up-front energy pays back."""
+"""Compare: the task's metric against energy, carbon, response time and size for the chosen runs; what each
+technique does to its own model (speed-up vs the metric's change); when a trained variant's up-front energy
+pays back."""
 
 import streamlit as st
 
 from app import ui
+from app.upload import own_task_ids
+from engine.export import export
 from engine.registry import TASKS
 from engine.report import charts
 from engine.store import Store
@@ -13,10 +16,12 @@ st.title("Compare results")
 
 store = Store()
 top = st.columns([1, 3], gap="medium")
-task_ids = list(TASKS)
+task_ids = [*TASKS, *own_task_ids()]
 saved_task = st.session_state.get("compare_task_id")
 task_id = top[0].selectbox("Task", task_ids, index=task_ids.index(saved_task) if saved_task in task_ids else 0,
-                           format_func=lambda t: TASKS[t].title, key="compare_task")
+                           format_func=ui.task_title, key="compare_task")
+metric = ui.metric(task_id)
+top[0].caption(f"Scored by **{metric.title}**: {metric.meaning}.")
 st.session_state["compare_task_id"] = task_id  # not a widget key: survives page switches
 
 runs = runs_with_results(store, task_id)
@@ -43,7 +48,7 @@ ui.provenance_caption(records)
 ui.warn_contended(records)
 
 row1 = st.columns([3, 2], gap="large")
-row1[0].altair_chart(charts.accuracy_energy_chart(records, domain), width="stretch")
+row1[0].altair_chart(charts.quality_energy_chart(records, domain), width="stretch")
 row1[1].altair_chart(charts.co2e_chart(records, domain), width="stretch")
 row2 = st.columns(2, gap="large")
 row2[0].altair_chart(charts.latency_chart(records, domain), width="stretch")
@@ -58,7 +63,7 @@ if relatives:
     st.altair_chart(charts.speedup_chart(relatives, domain, basis), width="stretch")
 else:
     st.info("Run a technique besides fp32, together with fp32 on the same model, to see how much faster it "
-            "makes that model and how many accuracy points it costs.", icon=":material/info:")
+            f"makes that model and how many points of {ui.noun(ui.metric(task_id))} it costs.", icon=":material/info:")
 
 trained = paybacks(records)
 if trained:
@@ -74,7 +79,6 @@ if trained:
 
 ui.show_not_ok(records)
 with st.expander("Every figure, as a table"):
-    table = ui.full_table(records)
-    st.dataframe(table, hide_index=True)
-    st.download_button("Download CSV", table.to_csv(index=False).encode(), file_name=f"rightsize-{task_id}.csv",
-                       mime="text/csv", icon=":material/download:")
+    st.dataframe(ui.full_table(records), hide_index=True)
+    st.download_button("Download CSV", lambda: export(records, "csv").encode(), file_name=f"rightsize-{task_id}.csv",
+                       mime="text/csv", icon=":material/download:", on_click="ignore")

@@ -96,7 +96,7 @@ st.subheader(f"Trials: {len(rows)} of {len(everything)}")
 st.dataframe(pd.DataFrame(titled(trial_table(rows), TRIAL_TITLES), columns=list(TRIAL_TITLES.values())),
              hide_index=True, column_config={
                  "Run": st.column_config.NumberColumn(format="%d", help="Empty: stored from the command line"),
-                 "Accuracy": st.column_config.NumberColumn(format="percent"),
+                 "Score": st.column_config.NumberColumn(format="percent", help="In the metric named beside it"),
                  "p95 latency (ms)": st.column_config.NumberColumn(format="%.1f"),
                  "Energy (Wh / 1k queries)": st.column_config.NumberColumn(format="%.4g"),
                  "CO2e (g / 1k queries)": st.column_config.NumberColumn(format="%.4g"),
@@ -161,7 +161,7 @@ for col, metric in zip(cols, decision_charts.MACHINE_METRICS, strict=True):
     col.altair_chart(decision_charts.machine_chart(pd.DataFrame(per), pick.replace("|", " · "), metric),
                      width="stretch")
 st.dataframe(pd.DataFrame(titled(per, MACHINE_TITLES)), hide_index=True, column_config={
-    "Accuracy (latest)": st.column_config.NumberColumn(format="percent"),
+    "Score (latest)": st.column_config.NumberColumn(format="percent"),
     "Energy (Wh / 1k queries, median)": st.column_config.NumberColumn(format="%.4g"),
     "p95 latency (ms, median)": st.column_config.NumberColumn(format="%.1f"),
     "Throughput (queries/s, median)": st.column_config.NumberColumn(format="%.0f"),

@@ -15,8 +15,8 @@ st.markdown(
     "one task almost as well, for a fraction of the energy, carbon and waiting time.  \n"
     "**Compression** shrinks a model further, for example by storing its numbers in 8 bits instead of 32.  \n"
     "Rightsize measures that trade-off **live, on this machine**: real models answer real test questions, "
-    "and we record accuracy, response time, size and energy (turned into CO2e with your region's "
-    "electricity mix)."
+    "and we record quality (in each task's own measure: accuracy, spam F1, search precision), response time, "
+    "size and energy (turned into CO2e with your region's electricity mix)."
 )
 
 store = Store()
@@ -40,10 +40,11 @@ if snapshot:
                icon=":material/travel_explore:")
     ui.link_to_page("run", "Run live on this machine")
 st.subheader(result.sentence)
+st.caption(f"Task: {ui.task_title(result.reference.task)}. {result.metric.title}: {result.metric.meaning}.")
 ui.show_headline(result)
 if not result.keeps_quality:
-    st.warning("No smaller variant kept 95% of the large model's accuracy in this run; shown is the most "
-               "accurate one.")
+    st.warning(f"No smaller variant kept 95% of the large model's {ui.noun(result.metric)} in this run; shown is "
+               "the best-scoring one.")
 ref, cand = result.reference, result.candidate
 ui.provenance_caption([ref, cand])
 if snapshot:

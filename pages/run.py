@@ -198,6 +198,7 @@ if job is not None:
             st.success(f"{what} #{job.id} finished: {sum(r.status == 'ok' for r in records)} of {len(records)} "
                        f"{noun} measured.", icon=":material/check_circle:")
             st.session_state["compare_run_keys"] = [job.id]  # Compare shows this run first
+            st.session_state["compare_task_id"] = job.task
         else:
             st.error(f"{what} #{job.id} failed: {job.error}")
             if records:

@@ -7,15 +7,16 @@ import streamlit as st
 
 from app import ui
 from engine.carbon import regions
+from engine.quality import metric_for, noun
 from engine.recommend import CONSTRAINT_LABELS, ConstraintError, Constraints, recommend
 from engine.reference import find_reference
 from engine.registry import TASKS
 from engine.report import charts, decision_charts
 from engine.report.decision_tables import (
-    COLUMN_TITLES,
     SCENARIO_KEYS,
     amount,
     co2e_mass,
+    column_titles,
     energy_amount,
     equivalents_sentence,
     focus_index,
@@ -91,7 +92,8 @@ def source(name: str) -> str:
     return f"{d.label}. Default {show(d.value)} {d.unit}. Source: {d.source}".replace(" .", ".")
 
 
-task = st.selectbox("Task", tasks, key="whatif_task", format_func=lambda t: TASKS[t].title if t in TASKS else t)
+task = st.selectbox("Task", tasks, key="whatif_task", format_func=ui.task_title)
+task_metric = metric_for(task=task)
 latest = latest_variants(records, task)
 options = [variant_key(r.model, r.technique) for r in latest]
 picker = f"whatif_variants_{task}"
@@ -189,11 +191,12 @@ st.altair_chart(decision_charts.cumulative_chart(projection, domain, metric, emp
 
 with st.expander("Every variant, year 1 and in total", expanded=True):
     rows = projection_rows(projection)
-    st.dataframe([{"Baseline": r["is_baseline"], **{t: r[k] for k, t in COLUMN_TITLES.items()}} for r in rows],
+    titles = column_titles(task_metric)
+    st.dataframe([{"Baseline": r["is_baseline"], **{t: r[k] for k, t in titles.items()}} for r in rows],
                  hide_index=True, column_config={
-                     "Accuracy": st.column_config.NumberColumn(format="percent"),
-                     **{t: st.column_config.NumberColumn(format="%.4g") for k, t in COLUMN_TITLES.items()
-                        if k not in ("variant", "accuracy")},
+                     titles["quality"]: st.column_config.NumberColumn(format="percent"),
+                     **{t: st.column_config.NumberColumn(format="%.4g") for k, t in titles.items()
+                        if k not in ("variant", "quality")},
                  })
     st.caption(f"Savings are against {base.record.variant if base else 'no baseline'} (the largest model at "
                "fp32); a negative saving costs more. Cost = electricity + machine time.")
@@ -205,9 +208,9 @@ st.subheader("Recommendation")
 st.caption("The variant using the least energy per query among those meeting every limit you set; limits left "
            "empty do not apply. Among the variants picked above.")
 cols = st.columns(4)
-kind = cols[0].radio("Accuracy floor", ["pct", "abs"], key="whatif_floor_kind",
-                     format_func={"pct": "% of the best variant", "abs": "absolute accuracy (%)"}.get)
-floor = cols[1].number_input("Keep at least (% of the best)" if kind == "pct" else "Accuracy at least (%)",
+kind = cols[0].radio(f"{task_metric.title} floor", ["pct", "abs"], key="whatif_floor_kind",
+                     format_func={"pct": "% of the best variant", "abs": f"absolute {noun(task_metric)} (%)"}.get)
+floor = cols[1].number_input("Keep at least (% of the best)" if kind == "pct" else f"{task_metric.title} at least (%)",
                              value=95.0 if kind == "pct" else 80.0, step=0.5, format="%.1f",
                              key=f"whatif_floor_{kind}")
 max_p95_ms = cols[2].number_input("p95 latency limit (ms)", value=None, step=5.0, key="whatif_max_p95_ms",
@@ -240,7 +243,7 @@ if advice is not None:
             st.info(f"Nearest miss: {advice.nearest_miss_reason}", icon=":material/near_me:")
     picks = [(advice.recommended, "recommended"), (advice.runner_up, "runner-up"),
              (advice.nearest_miss, "nearest miss")]
-    chart = charts.accuracy_energy_chart(chosen_records, domain)
+    chart = charts.quality_energy_chart(chosen_records, domain)
     st.altair_chart(decision_charts.highlight_choices(chart, picks, advice.quality_floor), width="stretch")
 
 # ------------------------------------------------------------------ payback
@@ -277,7 +280,7 @@ cols[0].download_button("Download projection (CSV)", projection_csv(projection).
 cols[1].download_button("Download projection (JSON)", projection_json(projection).encode(),
                         file_name=f"{name}.json", mime="application/json", icon=":material/download:",
                         key="whatif_json")
-if headline(chosen_records) is not None:  # a briefing needs a verdict: two variants with an accuracy
+if headline(chosen_records) is not None:  # a briefing needs a verdict: two variants with a score
     st.caption("The one-page briefing for executives, with this scenario and this recommendation:")
     ui.briefing_downloads(chosen_records, stem=f"rightsize-briefing-{task}-whatif", recommendation=advice,
                           whatif=projection)

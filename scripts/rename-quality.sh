@@ -8,3 +8,4 @@ files=$(grep -rl 'ok_records(records, "accuracy"\|y: str = "accuracy"' --include
 files=$(grep -rlE "accuracy_kept_pct|keeps_accuracy|KEEP_ACCURACY" --include=*.py engine app pages bench tests || true)
 [ -z "$files" ] || sed -i 's/accuracy_kept_pct/quality_kept_pct/g; s/keeps_accuracy/keeps_quality/g; s/KEEP_ACCURACY/KEEP_QUALITY/g' $files
 files=$(grep -rl "fmt_accuracy" --include=*.py engine app pages bench tests || true); [ -z "$files" ] || sed -i "s/fmt_accuracy/fmt_score/g" $files
+files=$(grep -rl "accuracy_energy_chart\|accuracy_change_pts" --include=*.py engine app pages bench tests || true); [ -z "$files" ] || sed -i "s/accuracy_energy_chart/quality_energy_chart/g; s/accuracy_change_pts/quality_change_pts/g" $files

@@ -7,7 +7,7 @@ from engine.report.colors import PALETTE, model_colors
 from engine.summary import model_order, paybacks, relative_to_fp32
 
 LADDER = ("minilm-l3", "minilm-l6", "mpnet-base")
-BUILDERS = [charts.accuracy_energy_chart, charts.co2e_chart, charts.latency_chart, charts.size_chart]
+BUILDERS = [charts.quality_energy_chart, charts.co2e_chart, charts.latency_chart, charts.size_chart]
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def color_encodings(spec):
 
 
 def test_scatter_has_frontier_error_bars_and_provenance_tooltips(recs):
-    spec = charts.accuracy_energy_chart(recs).to_dict()
+    spec = charts.quality_energy_chart(recs).to_dict()
     marks = [layer["mark"]["type"] for layer in layers(spec)]
     assert marks == ["line", "rule", "point"]
     frontier = layers(spec)[0]
@@ -36,13 +36,13 @@ def test_scatter_has_frontier_error_bars_and_provenance_tooltips(recs):
 
 
 def test_linear_energy_axis_for_a_narrow_range(records):
-    spec = charts.accuracy_energy_chart([records("minilm-l6", "fp32"), records("minilm-l6", "int8-dynamic")]).to_dict()
+    spec = charts.quality_energy_chart([records("minilm-l6", "fp32"), records("minilm-l6", "int8-dynamic")]).to_dict()
     assert "type" not in spec["layer"][2]["encoding"]["x"]["scale"]
 
 
 def test_contended_points_are_hollow_and_noted(records):
     recs = [records("minilm-l6", "fp32"), records("mpnet-base", "fp32", contended=True, contention=0.5)]
-    spec = charts.accuracy_energy_chart(recs).to_dict()
+    spec = charts.quality_energy_chart(recs).to_dict()
     assert any("Hollow" in line for line in spec["title"]["subtitle"])
     frame = charts.records_frame(recs)
     assert frame["contended"].tolist() == [False, True] and frame["contention_pct"].tolist() == [3.0, 50.0]
@@ -91,7 +91,7 @@ def test_long_pipeline_specs_are_short_in_labels_and_legends_full_in_tooltips(re
     frame = charts.records_frame(recs)
     assert frame["technique"].tolist() == ["fp32", PIPELINE]
     assert frame["label"].tolist() == ["minilm-l6 · fp32", "minilm-l6 · layer-drop(3)+distill(…)+onnx-int8"]
-    points = charts.accuracy_energy_chart(recs).to_dict()["layer"][2]["encoding"]
+    points = charts.quality_energy_chart(recs).to_dict()["layer"][2]["encoding"]
     assert points["shape"]["field"] == "short" and "technique" in {t["field"] for t in points["tooltip"]}
 
 

@@ -61,18 +61,18 @@ def test_the_csv_has_every_year_the_creation_and_the_total():
 def test_the_highlight_reuses_the_charts_axes():
     import altair as alt
 
-    from engine.report.charts import accuracy_energy_chart
+    from engine.report.charts import quality_energy_chart
 
     records = ladder(make_record("vader", "fp32"))  # a 700x energy spread: a log energy axis
-    chart = highlight_choices(accuracy_energy_chart(records), [(records[1], "recommended"), (None, "runner-up")],
-                              floor_accuracy=0.8)
+    chart = highlight_choices(quality_energy_chart(records), [(records[1], "recommended"), (None, "runner-up")],
+                              floor_quality=0.8)
     assert isinstance(chart.layer[-1], alt.LayerChart)
     layer = chart.to_dict()["layer"][-1]
     assert layer["description"] == HIGHLIGHT
     rings = layer["layer"][0]
     assert rings["encoding"]["x"]["scale"]["type"] == "log" and rings["mark"]["shape"] == "circle"
     assert chart.layer[-1].layer[0].data["variant"].tolist() == ["minilm-l6 · int8-dynamic"]
-    assert highlight_choices(accuracy_energy_chart(records), []).to_dict() == accuracy_energy_chart(records).to_dict()
+    assert highlight_choices(quality_energy_chart(records), []).to_dict() == quality_energy_chart(records).to_dict()
 
 
 def test_one_variant_per_machine_with_medians():

@@ -156,11 +156,11 @@ def test_relative_to_fp32_uses_the_same_models_fp32_in_the_same_run(records):
     rel = {r.record.technique: r for r in relative_to_fp32(run1 + run2)}
     assert set(rel) == {"int8-dynamic", "bf16"}
     assert rel["int8-dynamic"].reference is run1[0]
-    assert rel["int8-dynamic"].accuracy_change_pts == pytest.approx(100 * (0.840 - 0.845))
+    assert rel["int8-dynamic"].quality_change_pts == pytest.approx(100 * (0.840 - 0.845))
     assert rel["int8-dynamic"].throughput_ratio == pytest.approx(9.6 / 4.5)  # throughput = 1250 / p50 in fixtures
     assert rel["bf16"].reference is run2[0]
     assert rel["bf16"].throughput_ratio == pytest.approx(1.5) and rel["bf16"].p50_ratio == pytest.approx(1.25)
-    assert rel["bf16"].accuracy_change_pts == pytest.approx(100 * (0.844 - 0.80))
+    assert rel["bf16"].quality_change_pts == pytest.approx(100 * (0.844 - 0.80))
 
 
 def test_break_even_is_upfront_over_saving_per_query():

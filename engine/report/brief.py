@@ -219,7 +219,7 @@ def chart_images(records: Sequence[TrialRecord]) -> tuple[ChartImage, ...]:
     domain = model_order(shown[0].task if shown else None, shown)
     return (
         ChartImage("Accuracy vs energy per 1,000 queries",
-                   chart_png(charts.accuracy_energy_chart(shown, domain), CHART_WIDTH_PX, 190),
+                   chart_png(charts.quality_energy_chart(shown, domain), CHART_WIDTH_PX, 190),
                    "Scatter chart: accuracy against energy per 1,000 queries for every variant, with the best "
                    "trade-offs joined by a dashed line."),
         ChartImage("Carbon per 1,000 queries",

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 import altair as alt
 import pandas as pd
 
+from engine.quality import fmt_ci, is_share, metric_for, noun
 from engine.record import TrialRecord
-from engine.registry import TECHNIQUES
+from engine.registry import METRICS, TECHNIQUES, MetricSpec
 from engine.report.colors import model_colors
 from engine.summary import (
     Payback,
@@ -31,10 +32,21 @@ LABEL_FONT = 13
 TITLE_FONT = 16
 NUMBER = ",.3~r"  # 3 significant digits, no exponent: 0.000333, 5.8, 438, 1,230
 
+def metric_format(metric: MetricSpec) -> str:
+    """Vega number format of a metric: a share as a percentage, a correlation as 0.000."""
+    return ".1%" if is_share(metric) else ".3f"
+
+
+def tooltip(metric: MetricSpec) -> list[alt.Tooltip]:
+    """The records' tooltip, its score named and formatted for the task's metric."""
+    return [TOOLTIP[0], TOOLTIP[1], alt.Tooltip("quality:Q", title=metric.title, format=metric_format(metric)),
+            alt.Tooltip("ci:N", title=f"{metric.title} 95% CI"), *TOOLTIP[4:]]
+
+
 TOOLTIP = [
     alt.Tooltip("model:N", title="Model"),
     alt.Tooltip("technique:N", title="Technique"),
-    alt.Tooltip("accuracy:Q", title="Accuracy", format=".1%"),
+    alt.Tooltip("quality:Q", title="Accuracy", format=".1%"),
     alt.Tooltip("ci:N", title="Accuracy 95% CI"),
     alt.Tooltip("eval_size:Q", title="Test items"),
     alt.Tooltip("energy_wh_per_1k:Q", title="Energy, Wh per 1k queries", format=".4g"),
@@ -54,7 +66,7 @@ TOOLTIP = [
 
 
 COLUMNS = [
-    "label", "model", "technique", "short", "accuracy", "accuracy_ci_low", "accuracy_ci_high", "ci", "eval_size",
+    "label", "model", "technique", "short", "quality", "quality_ci_low", "quality_ci_high", "ci", "eval_size",
     "energy_wh_per_1k", "energy_method", "co2e_g_per_1k", "grid", "latency_p50_ms", "latency_p95_ms",
     "latency_n", "model_size_mb", "params_m", "contention_pct", "contended", "cpu", "started_at", "run",
 ]
@@ -65,13 +77,15 @@ def records_frame(records: Sequence[TrialRecord]) -> pd.DataFrame:
     with the run number added when the same variant appears in several runs. Long pipeline specs are
     shortened in `label` and `short`; `technique` keeps the full spec for tooltips."""
     ok = ok_records(records)
+    share = is_share(metric_for(ok))
     seen: dict[str, int] = {}
     for r in ok:
         seen[r.variant] = seen.get(r.variant, 0) + 1
     rows = []
     for r in ok:
         ci = (
-            f"{r.quality_ci_low:.1%} – {r.quality_ci_high:.1%}"
+            (f"{r.quality_ci_low:.1%} – {r.quality_ci_high:.1%}" if share
+             else f"{r.quality_ci_low:.3f} – {r.quality_ci_high:.3f}")
             if r.quality_ci_low is not None and r.quality_ci_high is not None
             else "not computed"
         )
@@ -81,9 +95,9 @@ def records_frame(records: Sequence[TrialRecord]) -> pd.DataFrame:
                 "model": r.model,
                 "technique": r.technique,
                 "short": short_technique(r.technique),
-                "accuracy": r.quality,
-                "accuracy_ci_low": r.quality_ci_low,
-                "accuracy_ci_high": r.quality_ci_high,
+                "quality": r.quality,
+                "quality_ci_low": r.quality_ci_low,
+                "quality_ci_high": r.quality_ci_high,
                 "ci": ci,
                 "eval_size": r.eval_size,
                 "energy_wh_per_1k": r.energy_wh_per_1k,
@@ -162,10 +176,11 @@ def _empty(title: str) -> alt.Chart:
     ).properties(title=title, height=120)
 
 
-def accuracy_energy_chart(records: Sequence[TrialRecord], domain: Sequence[str] | None = None) -> alt.Chart:
-    """Accuracy (with 95% CI bars) against energy per 1,000 queries; the Pareto frontier as a dashed line.
-    Points are coloured by model, shaped by technique; hollow points were measured under CPU contention."""
-    title = "Accuracy vs energy per 1,000 queries"
+def quality_energy_chart(records: Sequence[TrialRecord], domain: Sequence[str] | None = None) -> alt.Chart:
+    """The task's metric (with 95% CI bars) against energy per 1,000 queries; the Pareto frontier as a dashed
+    line. Points are coloured by model, shaped by technique; hollow points were measured under CPU contention."""
+    metric = metric_for(records)
+    title = f"{metric.title} vs energy per 1,000 queries"
     frame = records_frame(ok_records(records, "quality", "energy_wh_per_1k"))
     if frame.empty:
         return _empty(title)
@@ -175,11 +190,14 @@ def accuracy_energy_chart(records: Sequence[TrialRecord], domain: Sequence[str] 
     x_scale = alt.Scale(type="log", nice=False, padding=12) if log_x else alt.Scale(zero=False, padding=12)
     x = alt.X("energy_wh_per_1k:Q", scale=x_scale,
               title="Energy, Wh per 1,000 queries" + (" (log scale)" if log_x else "") + "  — lower is better")
-    y = alt.Y("accuracy:Q", scale=alt.Scale(zero=False, padding=12), axis=alt.Axis(format="%"),
-              title="Accuracy  — higher is better")
+    direction = "higher" if metric.higher_is_better else "lower"
+    y = alt.Y("quality:Q", scale=alt.Scale(zero=False, padding=12, reverse=not metric.higher_is_better),
+              axis=alt.Axis(format="%") if is_share(metric) else alt.Axis(format=".2f"),
+              title=f"{metric.title}  — {direction} is better")
+    tips = tooltip(metric)
     base = alt.Chart(frame)
     error_bars = base.mark_rule(strokeWidth=2, opacity=0.7).encode(
-        x=x, y="accuracy_ci_low:Q", y2="accuracy_ci_high:Q", color=_color(domain, orient="top"), tooltip=TOOLTIP
+        x=x, y="quality_ci_low:Q", y2="quality_ci_high:Q", color=_color(domain, orient="top"), tooltip=tips
     )
     shapes = list(dict.fromkeys(short_technique(t) for t in _technique_order(frame)))
     points = base.mark_point(filled=True, size=220, strokeWidth=2.5).encode(
@@ -190,7 +208,7 @@ def accuracy_energy_chart(records: Sequence[TrialRecord], domain: Sequence[str] 
         shape=alt.Shape("short:N", title="Technique", scale=alt.Scale(domain=shapes, range=list(SHAPES)),
                         legend=alt.Legend(orient="bottom", columns=2, labelLimit=260)),
         fillOpacity=alt.condition("datum.contended", alt.value(0.0), alt.value(0.95)),
-        tooltip=TOOLTIP,
+        tooltip=tips,
     )
     frontier = (
         alt.Chart(records_frame(pareto_frontier(records)))
@@ -198,8 +216,8 @@ def accuracy_energy_chart(records: Sequence[TrialRecord], domain: Sequence[str] 
         .encode(x=x, y=y, order="energy_wh_per_1k:Q")
         .properties(description="pareto-frontier")
     )
-    subtitle = ["Dashed line: the best trade-offs (nothing else is both cheaper and more accurate).",
-                "Vertical bars: 95% interval of the accuracy. Hover a point for its provenance."]
+    subtitle = [f"Dashed line: the best trade-offs (nothing else is both cheaper and better in {noun(metric)}).",
+                f"Vertical bars: 95% interval of the {noun(metric)}. Hover a point for its provenance."]
     if frame["contended"].any():
         subtitle.append("Hollow points: measured while other programs were using the CPU (less reliable).")
     chart = alt.layer(frontier, error_bars, points).properties(height=380)
@@ -266,18 +284,19 @@ SPEEDUP_BASES = {  # basis -> (axis title, what it measures)
     "p50": ("Speed-up of one query (median latency vs fp32)", "fp32 median single-query latency / variant's"),
 }
 
-RELATIVE_TOOLTIP = [
-    alt.Tooltip("model:N", title="Model"),
-    alt.Tooltip("technique:N", title="Technique (full spec)"),
-    alt.Tooltip("speedup:Q", title="Speed-up, x", format=".2f"),
-    alt.Tooltip("basis:N", title="Speed-up measured as"),
-    alt.Tooltip("change_pts:Q", title="Accuracy change, points", format="+.1f"),
-    alt.Tooltip("ci:N", title="Accuracy 95% CI"),
-    alt.Tooltip("reference:N", title="Compared with"),
-    alt.Tooltip("reference_accuracy:Q", title="fp32 accuracy", format=".1%"),
-    alt.Tooltip("eval_size:Q", title="Test items"),
-    alt.Tooltip("run:N", title="Run"),
-]
+def relative_tooltip(metric: MetricSpec) -> list[alt.Tooltip]:
+    return [
+        alt.Tooltip("model:N", title="Model"),
+        alt.Tooltip("technique:N", title="Technique (full spec)"),
+        alt.Tooltip("speedup:Q", title="Speed-up, x", format=".2f"),
+        alt.Tooltip("basis:N", title="Speed-up measured as"),
+        alt.Tooltip("change_pts:Q", title=f"{metric.title} change, points", format="+.1f"),
+        alt.Tooltip("ci:N", title=f"{metric.title} 95% CI"),
+        alt.Tooltip("reference:N", title="Compared with"),
+        alt.Tooltip("reference_quality:Q", title=f"fp32 {noun(metric)}", format=metric_format(metric)),
+        alt.Tooltip("eval_size:Q", title="Test items"),
+        alt.Tooltip("run:N", title="Run"),
+    ]
 
 
 def relative_frame(relatives: Sequence[Relative], basis: str = "throughput") -> pd.DataFrame:
@@ -288,24 +307,28 @@ def relative_frame(relatives: Sequence[Relative], basis: str = "throughput") -> 
         if speedup is None or speedup <= 0:
             continue
         has_ci = r.quality_ci_low is not None and r.quality_ci_high is not None
+        sign = 1.0 if rel.metric.higher_is_better else -1.0
         rows.append({
             "model": r.model, "technique": r.technique, "short": short_technique(r.technique),
             "speedup": speedup, "basis": SPEEDUP_BASES[basis][1],
-            "change_pts": rel.accuracy_change_pts,
-            "ci_low_pts": 100.0 * (r.quality_ci_low - ref.quality) if has_ci else None,
-            "ci_high_pts": 100.0 * (r.quality_ci_high - ref.quality) if has_ci else None,
-            "ci": f"{r.quality_ci_low:.1%} – {r.quality_ci_high:.1%}" if has_ci else "not computed",
+            "change_pts": rel.quality_change_pts,
+            "ci_low_pts": sign * 100.0 * ((r.quality_ci_low if sign > 0 else r.quality_ci_high) - ref.quality)
+            if has_ci else None,
+            "ci_high_pts": sign * 100.0 * ((r.quality_ci_high if sign > 0 else r.quality_ci_low) - ref.quality)
+            if has_ci else None,
+            "ci": fmt_ci(r.quality_ci_low, r.quality_ci_high, rel.metric) if has_ci else "not computed",
             "reference": ref.variant + (f" (run #{ref.job_id})" if ref.job_id else ""),
-            "reference_accuracy": ref.quality, "eval_size": r.eval_size,
+            "reference_quality": ref.quality, "eval_size": r.eval_size,
             "run": f"#{r.job_id}" if r.job_id else "command line",
         })
     return pd.DataFrame(rows)
 
 
 def speedup_chart(relatives: Sequence[Relative], domain: Sequence[str], basis: str = "throughput") -> alt.Chart:
-    """Per model: how much faster each technique made it (x, log scale) against the accuracy points it
-    cost (y), both relative to the same model at fp32. Upper right is the place to be."""
-    title = "Speed-up vs accuracy change, each model against its own fp32"
+    """Per model: how much faster each technique made it (x, log scale) against the points of the task's
+    metric it cost (y), both relative to the same model at fp32. Upper right is the place to be."""
+    metric = relatives[0].metric if relatives else METRICS["accuracy"]
+    title = f"Speed-up vs {noun(metric)} change, each model against its own fp32"
     frame = relative_frame(relatives, basis)
     if frame.empty:
         return _empty(title)
@@ -319,21 +342,22 @@ def speedup_chart(relatives: Sequence[Relative], domain: Sequence[str], basis: s
     axis_title, _ = SPEEDUP_BASES[basis]
     x = alt.X("speedup:Q", scale=alt.Scale(type="log", nice=False, padding=24),
               axis=alt.Axis(format="~g", labelExpr="datum.label + 'x'"), title=f"{axis_title}  — right is faster")
-    y_title = "Accuracy change, points  — above 0 is better"
+    y_title = f"{metric.title} change, points  — above 0 is better"
     y = alt.Y("change_pts:Q", scale=alt.Scale(padding=16), title=y_title)
     base = alt.Chart(frame)
     zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color="#555555", strokeWidth=1.5).encode(y="y:Q")
     same_speed = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(color="#555555", strokeDash=[4, 4]).encode(x="x:Q")
+    tips = relative_tooltip(metric)
     bars = base.mark_rule(strokeWidth=2, opacity=0.5).encode(
-        x=x, y="ci_low_pts:Q", y2="ci_high_pts:Q", color=_color(domain), tooltip=RELATIVE_TOOLTIP)
+        x=x, y="ci_low_pts:Q", y2="ci_high_pts:Q", color=_color(domain), tooltip=tips)
     points = base.mark_point(filled=True, size=200, opacity=0.95).encode(
-        x=x, y=y, color=_color(domain), tooltip=RELATIVE_TOOLTIP)
+        x=x, y=y, color=_color(domain), tooltip=tips)
     labels = base.mark_text(align="left", baseline="middle", dx=10, fontSize=LABEL_FONT - 1, color="#333333").encode(
         x=x, y=alt.Y("label_y:Q", title=y_title), text="short:N")
     chart = alt.layer(zero, same_speed, bars, points, labels).properties(height=SPEEDUP_HEIGHT_PX,
                                                                         description="speedup-vs-drop")
-    subtitle = ["Solid line: same accuracy as fp32. Dashed line: same speed. Vertical bars: 95% interval of the",
-                "variant's accuracy (test items, not the difference). Hover a point for the full spec."]
+    subtitle = [f"Solid line: same {noun(metric)} as fp32. Dashed line: same speed. Vertical bars: 95% interval of "
+                f"the variant's {noun(metric)} (test items, not the difference). Hover a point for the full spec."]
     return _style(chart, title, subtitle)
 
 
@@ -440,10 +464,12 @@ def curve_frame(curves: dict[tuple[str, str], list[dict]]) -> pd.DataFrame:
     for (model, technique), points in curves.items():
         name = f"{model} · {short_technique(technique)}"
         for i, point in enumerate(points):
+            scores = {k: v for k, v in point.items() if k.startswith("val_")}
             rows.append({"variant": name, "technique": technique, "step": point.get("step", i),
-                         "epoch": point.get("epoch"), "loss": point.get("loss"),
-                         "val_accuracy": point.get("val_accuracy")})
-    return pd.DataFrame(rows, columns=["variant", "technique", "step", "epoch", "loss", "val_accuracy"])
+                         "epoch": point.get("epoch"), "loss": point.get("loss"), "val_accuracy": None, **scores})
+    columns = list(dict.fromkeys(["variant", "technique", "step", "epoch", "loss", "val_accuracy",
+                                  *(k for row in rows for k in row)]))
+    return pd.DataFrame(rows, columns=columns)
 
 
 def validation_key(curves: dict[tuple[str, str], list[dict]]) -> str:
@@ -453,18 +479,21 @@ def validation_key(curves: dict[tuple[str, str], list[dict]]) -> str:
 
 
 def training_chart(curves: dict[tuple[str, str], list[dict]], metric: str = "loss") -> alt.Chart:
-    """One line per variant being trained: its loss ("loss") or validation accuracy ("val_accuracy") over steps."""
-    title = "Training loss" if metric == "loss" else "Validation accuracy"
-    frame = curve_frame(curves).dropna(subset=[metric])
+    """One line per variant being trained: its loss ("loss") or validation score ("val_accuracy", "val_f1",
+    "val_precision@10", ...) over steps."""
+    score = metric.removeprefix("val_")
+    title = "Training loss" if metric == "loss" else f"Validation {score}"
+    frame = curve_frame(curves)
+    frame = frame.dropna(subset=[metric]) if metric in frame else frame.iloc[0:0]
     if frame.empty:
         return _empty(title)
     y = alt.Y(f"{metric}:Q", scale=alt.Scale(zero=False),
-              axis=alt.Axis(format="%") if metric == "val_accuracy" else alt.Undefined,
-              title="loss  — lower is better" if metric == "loss" else "accuracy  — higher is better")
+              axis=alt.Axis(format="%") if metric.startswith("val_") else alt.Undefined,
+              title="loss  — lower is better" if metric == "loss" else f"{score}  — higher is better")
     tooltip = [alt.Tooltip("variant:N", title="Variant"), alt.Tooltip("step:Q", title="Step"),
                alt.Tooltip("epoch:Q", title="Epoch"),
-               alt.Tooltip(f"{metric}:Q", title=title, format=".1%" if metric == "val_accuracy" else ".3f")]
-    chart = alt.Chart(frame).mark_line(point=metric == "val_accuracy", strokeWidth=2.5).encode(
+               alt.Tooltip(f"{metric}:Q", title=title, format=".1%" if metric.startswith("val_") else ".3f")]
+    chart = alt.Chart(frame).mark_line(point=metric.startswith("val_"), strokeWidth=2.5).encode(
         x=alt.X("step:Q", title="training step"), y=y,
         color=alt.Color("variant:N", title="Variant", legend=alt.Legend(orient="bottom", labelLimit=320)),
         tooltip=tooltip,

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import altair as alt
 import pandas as pd
 
+from engine.quality import fmt_value, metric_for, noun
 from engine.record import TrialRecord
 from engine.report import charts
 from engine.report.colors import model_colors
@@ -48,17 +49,17 @@ def _style(chart: alt.TopLevelMixin, title: str, subtitle: Sequence[str] = ()) -
 
 
 def highlight_frame(picks: Sequence[tuple[TrialRecord | None, str]]) -> pd.DataFrame:
-    """One row per (record, role) with the figures the accuracy-vs-energy chart plots; None records skipped."""
-    rows = [{"energy_wh_per_1k": r.energy_wh_per_1k, "accuracy": r.quality, "role": ROLES[role][2],
+    """One row per (record, role) with the figures the quality-vs-energy chart plots; None records skipped."""
+    rows = [{"energy_wh_per_1k": r.energy_wh_per_1k, "quality": r.quality, "role": ROLES[role][2],
              "variant": f"{r.model} · {short_technique(r.technique)}", "technique": r.technique}
             for r, role in picks if r is not None and r.energy_wh_per_1k is not None and r.quality is not None]
-    return pd.DataFrame(rows, columns=["energy_wh_per_1k", "accuracy", "role", "variant", "technique"])
+    return pd.DataFrame(rows, columns=["energy_wh_per_1k", "quality", "role", "variant", "technique"])
 
 
 def highlight_choices(chart: alt.LayerChart, picks: Sequence[tuple[TrialRecord | None, str]],
-                      floor_accuracy: float | None = None) -> alt.LayerChart:
-    """The accuracy-vs-energy chart (charts.accuracy_energy_chart) with a ring and a label on each picked
-    record (roles "recommended", "runner-up", "nearest miss") and, when given, the accuracy floor as a dotted
+                      floor_quality: float | None = None) -> alt.LayerChart:
+    """The quality-vs-energy chart (charts.quality_energy_chart) with a ring and a label on each picked
+    record (roles "recommended", "runner-up", "nearest miss") and, when given, the quality floor as a dotted
     line. Reuses the chart's own x and y (log or linear energy axis), so the rings sit exactly on the points.
     Returns a copy; an empty pick list or a chart that is not layered (no measurements) comes back unchanged."""
     frame = highlight_frame(picks)
@@ -67,7 +68,7 @@ def highlight_choices(chart: alt.LayerChart, picks: Sequence[tuple[TrialRecord |
     points = next((layer for layer in chart.layer if getattr(layer.encoding, "shape", alt.Undefined)
                    is not alt.Undefined), None)
     x = points.encoding.x if points is not None else alt.X("energy_wh_per_1k:Q")
-    y = points.encoding.y if points is not None else alt.Y("accuracy:Q")
+    y = points.encoding.y if points is not None else alt.Y("quality:Q")
     tooltip = [alt.Tooltip("role:N", title="Role"), alt.Tooltip("variant:N", title="Variant"),
                alt.Tooltip("technique:N", title="Technique (full spec)")]
     rings = [  # constant colours, not a scale: a stroke scale would be shared with the points' model colours
@@ -79,12 +80,14 @@ def highlight_choices(chart: alt.LayerChart, picks: Sequence[tuple[TrialRecord |
     labels = alt.Chart(frame).mark_text(align="left", dx=20, dy=-18, fontSize=LABEL_FONT, fontWeight="bold",
                                         color="#111111").encode(x=x, y=y, text="role:N")
     extra = [*rings, labels]
-    if floor_accuracy is not None:
-        line = pd.DataFrame({"accuracy": [floor_accuracy], "text": [f"accuracy floor {floor_accuracy:.1%}"]})
+    if floor_quality is not None:
+        metric = metric_for([r for r, _ in picks if r is not None])
+        line = pd.DataFrame({"quality": [floor_quality],
+                             "text": [f"{noun(metric)} floor {fmt_value(floor_quality, metric)}"]})
         extra.append(alt.Chart(line).mark_rule(color="#c0392b", strokeDash=[2, 3], strokeWidth=1.5).encode(
-            y=alt.Y("accuracy:Q")))
+            y=alt.Y("quality:Q")))
         extra.append(alt.Chart(line).mark_text(align="left", baseline="bottom", x=4, dy=-3, color="#c0392b",
-                                               fontSize=LABEL_FONT - 1).encode(y=alt.Y("accuracy:Q"), text="text:N"))
+                                               fontSize=LABEL_FONT - 1).encode(y=alt.Y("quality:Q"), text="text:N"))
     out = chart.copy(deep=True)
     out.layer = [*out.layer, alt.layer(*extra).properties(description=HIGHLIGHT)]
     return out
@@ -173,7 +176,7 @@ def machine_chart(frame: pd.DataFrame, variant: str, metric: str = "energy") -> 
     tooltip = [alt.Tooltip("machine:N", title="Machine"), alt.Tooltip("trials:Q", title="Trials"),
                alt.Tooltip("energy_wh_per_1k:Q", title="Energy, Wh per 1k queries (median)", format=".4g"),
                alt.Tooltip("latency_p95_ms:Q", title="p95 latency, ms (median)", format=".1f"),
-               alt.Tooltip("accuracy:Q", title="Accuracy (latest)", format=".1%")]
+               alt.Tooltip("quality:Q", title="Score (latest)", format=".3~r")]
     base = alt.Chart(frame).encode(y=y)
     room = alt.Scale(domain=[0, float(frame[field].max()) * 1.15])  # room for the value labels right of the bars
     bars = base.mark_bar(color=color, cornerRadiusEnd=3, height={"band": 0.7}).encode(

@@ -14,8 +14,10 @@ from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
+from engine.quality import metric_for
+from engine.registry import MetricSpec
 from engine.report.fmt import amount
-from engine.summary import KEEP_QUALITY
+from engine.summary import keeps, score_key
 from engine.whatif import PAYBACK_SEARCH_YEARS, Projection, Scenario, VariantProjection
 
 SCENARIO_KEYS = tuple(f.name for f in fields(Scenario))
@@ -24,7 +26,7 @@ VARIANT_SEPARATOR = "|"  # the same form Scenario.to_query uses for its `variant
 # projection_rows' keys -> column titles people read (units in the titles)
 COLUMN_TITLES = {
     "variant": "Variant",
-    "accuracy": "Accuracy",
+    "quality": "Score",  # titled with the task's metric by column_titles()
     "energy_kwh_year1": "Energy, year 1 (kWh)",
     "co2e_t_year1": "CO2e, year 1 (t)",
     "cost_usd_year1": "Cost, year 1 (USD)",
@@ -82,6 +84,11 @@ def known_variants(wanted: Sequence[tuple[str, str]], available: Sequence[str]) 
 # --------------------------------------------------------------------------------------------- figures
 
 
+def column_titles(metric: MetricSpec) -> dict[str, str]:
+    """COLUMN_TITLES with the score column named for the task's metric ("Accuracy", "Spam F1")."""
+    return {**COLUMN_TITLES, "quality": metric.title}
+
+
 def projection_rows(projection: Projection) -> list[dict[str, Any]]:
     """One row per projected variant: year-1 and total figures, and what it saves against the baseline."""
     base = projection.baseline.record if projection.baseline else None
@@ -90,7 +97,7 @@ def projection_rows(projection: Projection) -> list[dict[str, Any]]:
         fy, total, saved = v.first_year, v.total, v.savings
         rows.append({
             "variant": v.record.variant, "model": v.record.model, "technique": v.record.technique,
-            "is_baseline": v.record is base, "accuracy": v.record.quality,
+            "is_baseline": v.record is base, "quality": v.record.quality, "metric": v.record.metric,
             "energy_kwh_year1": fy.energy_kwh, "co2e_t_year1": fy.co2e_t, "cost_usd_year1": fy.cost_usd,
             "energy_kwh_total": total.energy_kwh, "co2e_t_total": total.co2e_t, "cost_usd_total": total.cost_usd,
             "saved_energy_kwh_total": saved.total.energy_kwh if saved else None,
@@ -102,11 +109,13 @@ def projection_rows(projection: Projection) -> list[dict[str, Any]]:
 
 
 def focus_index(projection: Projection) -> int:
-    """The variant to feature first: of those keeping the accuracy (KEEP_QUALITY of the most accurate one
+    """The variant to feature first: of those keeping the quality (KEEP_QUALITY of the best-scoring one
     shown, the headline's rule), the one saving the most CO2e over the horizon; ties go to the first."""
     variants = projection.variants
-    best = max((v.record.quality or 0.0 for v in variants), default=0.0)
-    keeping = [i for i, v in enumerate(variants) if (v.record.quality or 0.0) >= KEEP_QUALITY * best]
+    metric = metric_for([v.record for v in variants])
+    best = max((v.record for v in variants if v.record.quality is not None), key=score_key(metric), default=None)
+    keeping = [i for i, v in enumerate(variants)
+               if best is not None and v.record.quality is not None and keeps(v.record, best, metric)]
     pool = keeping or list(range(len(variants)))
     saved = {i: variants[i].savings.total.co2e_t if variants[i].savings else float("-inf") for i in pool}
     return max(pool, key=lambda i: (saved[i], -i)) if pool else 0

@@ -11,6 +11,7 @@ from datetime import date
 from statistics import median
 from typing import Any
 
+from engine.quality import metric_for
 from engine.store import Job, Store, StoredTrial, machine_name
 from engine.summary import model_order
 
@@ -58,7 +59,7 @@ def trial_table(rows: Iterable[StoredTrial]) -> list[dict[str, Any]]:
             "trial_id": row.id, "job_id": r.job_id, "started_at": r.started_at.replace("T", " ")[:16],
             "task": r.task, "model": r.model, "technique": r.technique,
             "status": r.status if ok else f"{r.status}: {r.error or 'no reason recorded'}",
-            "accuracy": r.quality if ok else None,
+            "metric": metric_for([r]).title, "quality": r.quality if ok else None,
             "latency_p95_ms": r.latency_p95_ms if ok else None,
             "energy_wh_per_1k": r.energy_wh_per_1k if ok else None,
             "co2e_g_per_1k": r.co2e_g_per_1k if ok else None,
@@ -108,7 +109,7 @@ def variants_by_machines(rows: Iterable[StoredTrial]) -> list[tuple[str, str, in
 
 
 def per_machine(rows: Iterable[StoredTrial], model: str, technique: str) -> list[dict[str, Any]]:
-    """One variant's ok trials grouped by machine: how many, the latest accuracy, and the medians of energy
+    """One variant's ok trials grouped by machine: how many, the latest score, and the medians of energy
     per 1,000 queries, p95 latency and throughput (medians: one noisy repeat does not swing them)."""
     groups: dict[str, list] = {}
     for row in rows:
@@ -119,7 +120,7 @@ def per_machine(rows: Iterable[StoredTrial], model: str, technique: str) -> list
     for machine, records in sorted(groups.items()):
         latest = max(records, key=lambda r: r.started_at)
         out.append({
-            "machine": machine, "trials": len(records), "accuracy": latest.quality,
+            "machine": machine, "trials": len(records), "quality": latest.quality,
             "energy_wh_per_1k": _median(r.energy_wh_per_1k for r in records),
             "latency_p95_ms": _median(r.latency_p95_ms for r in records),
             "throughput_per_s": _median(r.throughput_per_s for r in records),
@@ -137,7 +138,8 @@ def _median(values: Iterable[float | None]) -> float | None:
 
 TRIAL_TITLES = {
     "trial_id": "Trial", "job_id": "Run", "started_at": "Started (UTC)", "task": "Task", "model": "Model",
-    "technique": "Technique", "status": "Status", "accuracy": "Accuracy", "latency_p95_ms": "p95 latency (ms)",
+    "technique": "Technique", "status": "Status", "metric": "Metric", "quality": "Score",
+    "latency_p95_ms": "p95 latency (ms)",
     "energy_wh_per_1k": "Energy (Wh / 1k queries)", "co2e_g_per_1k": "CO2e (g / 1k queries)", "region": "Grid",
     "machine": "Machine", "contended": "CPU busy with other work",
 }
@@ -146,7 +148,7 @@ JOB_TITLES = {
     "finished_at": "Finished (UTC)", "what": "What", "trials": "Trials", "region": "Grid", "error": "Error",
 }
 MACHINE_TITLES = {
-    "machine": "Machine", "trials": "Trials", "accuracy": "Accuracy (latest)",
+    "machine": "Machine", "trials": "Trials", "quality": "Score (latest)",
     "energy_wh_per_1k": "Energy (Wh / 1k queries, median)", "latency_p95_ms": "p95 latency (ms, median)",
     "throughput_per_s": "Throughput (queries/s, median)", "last_measured": "Last measured (UTC)",
 }
