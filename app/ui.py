@@ -17,7 +17,6 @@ from engine.quality import noun as quality_noun
 from engine.record import TrialRecord
 from engine.registry import (
     MODELS,
-    TASKS,
     TECHNIQUES,
     MetricSpec,
     ParamSpec,
@@ -233,7 +232,7 @@ OPEN_BOUND_NUDGE = 0.01  # the nearest allowed value next to an open bound (keep
 
 def task_encoders(task_id: str) -> list[str]:
     """The task's models a technique can take as a parameter (a distillation teacher): encoders only."""
-    return [m for m in TASKS[task_id].models if m in MODELS and MODELS[m].family == "encoder"]
+    return [m for m in get_task(task_id).models if m in MODELS and MODELS[m].family == "encoder"]
 
 
 def param_input(technique: TechniqueSpec, param: ParamSpec, task_id: str, key: str) -> object:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from engine.quality import at_least, gain_pts, kept_pct, metric_for, noun
 from engine.record import TrialRecord
-from engine.registry import METRICS, MODELS, TASKS, MetricSpec
+from engine.registry import METRICS, MODELS, MetricSpec, get_task
 from engine.store import ACTIVE, Store
 
 KEEP_QUALITY = 0.95  # a candidate "keeps the quality" when it keeps 95% of the reference's score (engine.quality)
@@ -68,7 +68,10 @@ def model_order(task_id: str | None, records: Iterable[TrialRecord] = ()) -> lis
     """Models in a fixed order: the task's ladder (smallest to largest), then any others seen in records.
 
     Charts use this as the colour domain so a model keeps its colour whatever subset is shown."""
-    ladder = list(TASKS[task_id].models) if task_id in TASKS else []
+    try:
+        ladder = list(get_task(task_id).models) if task_id else []
+    except ValueError:  # a task this install no longer knows (a deleted upload)
+        ladder = []
     extra = sorted({r.model for r in records} - set(ladder))
     return ladder + extra
 

@@ -74,7 +74,7 @@ tasks = sorted({r.record.task for r in everything} | {j.task for j in jobs},
                key=lambda t: (list(TASKS).index(t) if t in TASKS else len(TASKS), t))
 cols = st.columns([2, 2, 3, 3, 3])
 task = cols[0].selectbox("Task", [ANY, *tasks], key="history_task",
-                         format_func=lambda t: TASKS[t].title if t in TASKS else any_or(t))
+                         format_func=lambda t: ui.task_title(t) if t else any_or(t))
 models, techniques = choices([r for r in everything if not task or r.record.task == task], task)
 machines = store.machines(task or None)
 for key, options in (("history_model", models), ("history_technique", techniques), ("history_machine", machines)):

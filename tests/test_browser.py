@@ -1,7 +1,8 @@
 """A real browser: Debian's chromium, driven by Playwright, against the server started the README way.
 
-It picks a small trial on the Run page, presses Run, waits for the worker to finish it, opens Compare, waits for
-the charts and saves a screenshot to test-artifacts/.
+It picks a task other than sentiment (spam) on the Run page, a small trial of its classic baseline and its
+smallest encoder, presses Run, waits for the worker to finish, opens Compare, waits for the charts, sees the
+task's own metric (Spam F1) named, and saves screenshots to test-artifacts/.
 """
 
 import re
@@ -37,13 +38,16 @@ def test_run_a_trial_and_see_it_compared(server):
 
         page.get_by_test_id("stSidebarNavItems").get_by_role("link", name="Run a comparison").click()
         expect(page.get_by_role("button", name="Run comparison")).to_be_visible()
+        page.get_by_role("combobox", name=re.compile("^Task")).click()
+        page.get_by_role("option", name="Flag spam text messages").click()
+        expect(page.get_by_text("Spam F1").first).to_be_visible()
         remove_choice(page, "minilm-l6")
         remove_choice(page, "mpnet-base")
         remove_choice(page, "int8-dynamic")
         questions = page.get_by_role("spinbutton", name="Test questions per trial")
         questions.fill("40")
         questions.press("Enter")
-        expect(page.get_by_text("1 trials").first).to_be_visible()
+        expect(page.get_by_text("2 trials").first).to_be_visible()
         page.get_by_role("button", name="Run comparison").click()
 
         expect(page.get_by_text("finished").first).to_be_visible(timeout=300_000)
@@ -54,4 +58,6 @@ def test_run_a_trial_and_see_it_compared(server):
         expect(charts.first).to_be_visible(timeout=60_000)
         expect(charts).to_have_count(4)
         expect(page.get_by_text("minilm-l3").first).to_be_visible()
+        expect(page.get_by_text("Spam F1").first).to_be_visible()  # the task's metric, named on Compare
+        expect(page.get_by_text("Flag spam text messages").first).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "compare-page.png"), full_page=True)

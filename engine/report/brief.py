@@ -27,7 +27,7 @@ from typing import Any
 
 from engine.quality import metric_for, noun
 from engine.record import TrialRecord
-from engine.registry import METRICS, TASKS
+from engine.registry import METRICS, get_task
 from engine.report.fmt import fmt_g, fmt_ms, fmt_score, fmt_wh, speedup_text
 from engine.summary import (
     KEEP_QUALITY,
@@ -90,6 +90,13 @@ class Briefing:
 # --------------------------------------------------------------------------------------------- content
 
 
+def task_title(task_id: str) -> str:
+    try:
+        return get_task(task_id).title
+    except ValueError:
+        return task_id
+
+
 def build_briefing(records: Sequence[TrialRecord], *, recommendation: Any = None, whatif: Any = None,
                    note: str = "", title: str = TITLE, today: dt.date | None = None,
                    with_charts: bool = True) -> Briefing:
@@ -101,7 +108,7 @@ def build_briefing(records: Sequence[TrialRecord], *, recommendation: Any = None
         raise ValueError("A briefing needs at least two measured variants of one task: run a comparison first "
                          "(python -m engine run ... or the Run page).")
     ref, cand = result.reference, result.candidate
-    task = TASKS[cand.task].title if cand.task in TASKS else cand.task
+    task = task_title(cand.task)
     if whatif is None:  # a briefing always scales up: the default scenario, said to be one, when none was given
         whatif = default_projection(records)
         note = " ".join(filter(None, (note.rstrip(". ") + "." if note else "",
