@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from engine.objectives import OBJECTIVES
 from engine.record import TrialRecord
 from engine.registry import MODELS, TASKS, TECHNIQUES, ParamSpec, TechniqueSpec
 from engine.report.fmt import fmt_accuracy, fmt_g, fmt_ms, fmt_wh, speedup_text
@@ -291,11 +292,8 @@ def show_payback_table(items: Sequence[Payback]) -> None:
 # --------------------------------------------------------------------------------------------- search result
 
 
-OBJECTIVE_COLUMNS = {"energy": "Energy (Wh / 1k queries)", "latency": "Median latency (ms)", "size": "Size (MB)"}
-
-
 def objective_column(result: dict) -> str:
-    return OBJECTIVE_COLUMNS.get(result.get("objective", "energy"), OBJECTIVE_COLUMNS["energy"])
+    return OBJECTIVES.get(result.get("objective", "energy"), OBJECTIVES["energy"]).column
 
 
 def search_table(records: Sequence[TrialRecord], result: dict) -> pd.DataFrame:

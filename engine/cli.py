@@ -14,11 +14,6 @@ import json
 import logging
 import os
 import sys
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from engine.runner import CurveSink, Progress
-    from engine.store import Store
 
 
 def _csv(value: str) -> tuple[str, ...]:
@@ -62,74 +57,53 @@ def cmd_regions(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from engine.jobs import RunRequest
-    from engine.runner import run_request
-    from engine.store import Store
+    from engine.requests import RunRequest
     from engine.techniques.spec import split_techniques
 
     request = RunRequest(args.task, _csv(args.models), split_techniques(args.techniques), args.eval_size,
                          args.region or RunRequest.__dataclass_fields__["region"].default_factory(),
                          args.test_set, args.seed).validated()
+    outcome = _run_here(request)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in outcome.records], indent=2))
+    else:
+        _print_table(outcome.records)
+    return 1 if outcome.error else 0
+
+
+def _run_here(request, max_candidates: int | None = None):
+    """Run a validated request in this process as a stored job (engine.execute.run_job, as the worker does),
+    progress to the store and to stderr."""
+    from engine.execute import run_job, store_sinks
+    from engine.store import Store
+
     store = Store()
     job_id = store.start_job(request.task, request.to_dict(), os.getpid())
-    records = []
-
-    progress, curve = _job_sinks(store, job_id)
-    try:
-        for record in run_request(request, job_id, progress, curve):
-            store.add_trial(record)
-            records.append(record)
-    except BaseException as error:  # Ctrl-C or a crash: the job must not stay "running"
-        store.finish(job_id, f"Interrupted: {type(error).__name__}: {error}")
-        raise
-    failed = [r for r in records if r.status == "failed"]
-    store.finish(job_id, "Every trial failed." if failed and len(failed) == len(records) else "")
-    if args.json:
-        print(json.dumps([r.to_dict() for r in records], indent=2))
-    else:
-        _print_table(records)
-    return 1 if failed and len(failed) == len(records) else 0
-
-
-def _job_sinks(store: Store, job_id: int) -> tuple[Progress, CurveSink]:
-    """Progress to the store and to stderr; live training curves to the store."""
+    to_store, curve = store_sinks(store, job_id)
 
     def progress(fraction: float, message: str) -> None:
-        store.update_progress(job_id, fraction, message)
+        to_store(fraction, message)
         print(f"[{fraction:6.1%}] {message}", file=sys.stderr, flush=True)
 
-    return progress, lambda model, technique, point: store.add_curve_point(job_id, model, technique, point)
+    return run_job(store, job_id, request, progress, curve, max_candidates=max_candidates)
 
 
 def cmd_optimize(args: argparse.Namespace) -> int:
-    from engine.jobs import OptimizeRequest
-    from engine.optimize import BaselineFailed, job_summary, run_optimize
-    from engine.store import Store
+    from engine.requests import OptimizeRequest
 
     request = OptimizeRequest(args.task, args.model, args.max_drop, args.objective, args.eval_size,
                               args.region or OptimizeRequest.__dataclass_fields__["region"].default_factory(),
                               args.test_set, args.seed, args.teacher).validated()
     if args.max_candidates is not None and args.max_candidates < 1:
         raise ValueError(f"--max-candidates must be at least 1 (got {args.max_candidates}).")
-    store = Store()
-    job_id = store.start_job(request.task, request.to_dict(), os.getpid())
-    progress, curve = _job_sinks(store, job_id)
-    try:
-        result = run_optimize(request, job_id, progress, curve, on_record=store.add_trial,
-                              max_candidates=args.max_candidates)
-    except BaselineFailed as error:
-        store.finish(job_id, str(error))
-        print(f"error: {error}", file=sys.stderr)
+    outcome = _run_here(request, args.max_candidates)
+    if outcome.result is None:  # the fp32 baseline failed
+        print(f"error: {outcome.error}", file=sys.stderr)
         return 1
-    except BaseException as error:  # Ctrl-C or a crash: the job must not stay "running"
-        store.finish(job_id, f"Interrupted: {type(error).__name__}: {error}")
-        raise
-    store.set_result(job_id, job_summary(result))
-    store.finish(job_id)
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(outcome.result, indent=2))
         return 0
-    _print_search(result)
+    _print_search(outcome.result)
     return 0
 
 

@@ -29,15 +29,15 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import settings
-from engine.jobs import NO_TEACHER, OptimizeRequest
+from engine.objectives import OBJECTIVES
 from engine.record import TrialRecord
 from engine.registry import MODELS, _choose, is_hub_id
+from engine.requests import NO_TEACHER, OptimizeRequest
 from engine.runner import Progress, measurement_lock, run_trial_process
 from engine.summary import break_even_queries, fmt_queries
 from engine.techniques.spec import canonical
 from engine.trial import TrialSpec
 
-OBJECTIVES = {"energy": "energy_wh_per_1k", "latency": "latency_p50_ms", "size": "model_size_mb"}
 BASELINE = "fp32"
 # Steps that change how the model runs, not its shape: the best one that keeps the floor finishes stage 2's combos.
 FINISHERS = ("onnx-int8", "int8-dynamic", "onnx-fp32", "bf16")
@@ -245,7 +245,7 @@ def choose(baseline: TrialRecord, candidates: Sequence[TrialRecord], objective: 
     "leaner" variant that is not leaner is no answer. Best: the lowest objective among those with accuracy >=
     the floor (ties: higher accuracy, then fewer steps). Nearest miss: among those below the floor and leaner
     than the best (or than the baseline when nothing kept the floor), the most accurate one."""
-    field = _choose("objective", objective, OBJECTIVES)
+    field = _choose("objective", objective, OBJECTIVES).field
     if not _usable(baseline, field):
         raise BaselineFailed(f"The baseline {baseline.variant} has no accuracy/{field} to compare against.")
     floor, reference = floor_accuracy(baseline, max_drop_pts), _value(baseline, field)
@@ -274,7 +274,7 @@ def _times(reference: float, value: float) -> str:
 
 def _gain(objective: str, record: TrialRecord, baseline: TrialRecord) -> str:
     """e.g. 'uses 4.1x less energy per query than minilm-l6 · fp32'."""
-    ref, value = _value(baseline, OBJECTIVES[objective]), _value(record, OBJECTIVES[objective])
+    ref, value = _value(baseline, OBJECTIVES[objective].field), _value(record, OBJECTIVES[objective].field)
     times = _times(ref, value)
     if objective == "energy":
         return f"uses {times} less energy per query than {baseline.variant}"
@@ -367,7 +367,7 @@ class _Search:
             record = self.run_trial(spec, report, self.curve)
         self.records[candidate.spec] = record
         self.on_record(record)
-        value = _value(record, OBJECTIVES[r.objective]) if record.status == "ok" else None
+        value = _value(record, OBJECTIVES[r.objective].field) if record.status == "ok" else None
         self.tried.append({"spec": candidate.spec, "why": candidate.why, "stage": candidate.stage,
                            "status": record.status, "error": record.error, "accuracy": record.accuracy,
                            "objective_value": value, "kept_floor": None})
@@ -377,7 +377,7 @@ class _Search:
 
     def finisher(self, baseline: TrialRecord) -> str | None:
         """The runtime step that kept the floor and is leanest on the objective, if any."""
-        field = OBJECTIVES[self.request.objective]
+        field = OBJECTIVES[self.request.objective].field
         ok = [self.records[s] for s in FINISHERS if s in self.records and self.held(s)
               and _usable(self.records[s], field) and _value(self.records[s], field) < _value(baseline, field)]
         return min(ok, key=lambda rec: _value(rec, field)).technique if ok else None
@@ -408,7 +408,7 @@ def run_optimize(request: OptimizeRequest, job_id: int | None, progress: Progres
 
     first, skipped = stage_one(layers, features)
     baseline = search.measure(first[0])
-    if baseline is None or not _usable(baseline, OBJECTIVES[request.objective]):
+    if baseline is None or not _usable(baseline, OBJECTIVES[request.objective].field):
         error = baseline.error if baseline is not None else "not run"
         raise BaselineFailed(f"The fp32 baseline of {request.model} failed, so there is no accuracy to hold: {error}")
     search.floor = floor_accuracy(baseline, request.max_drop_pts)
@@ -434,7 +434,7 @@ def run_optimize(request: OptimizeRequest, job_id: int | None, progress: Progres
     progress(1.0, "search finished")
     return {
         "task": request.task, "model": request.model, "objective": request.objective,
-        "objective_field": OBJECTIVES[request.objective], "max_drop_pts": request.max_drop_pts,
+        "objective_field": OBJECTIVES[request.objective].field, "max_drop_pts": request.max_drop_pts,
         "floor_accuracy": search.floor, "teacher": teacher, "layers": layers, "eval_size": request.eval_size,
         "test_set": request.test_set, "seed": request.seed, "region": request.region,
         "baseline": baseline.to_dict(), "best": best.to_dict() if best else None,

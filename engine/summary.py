@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from engine.objectives import OBJECTIVES
 from engine.record import TrialRecord
 from engine.registry import MODELS, TASKS
 from engine.store import ACTIVE, Store
@@ -269,15 +270,6 @@ def run_records(store: Store, task: str | None, keys: Iterable[int]) -> list[Tri
     return [r for r in store.trials(task=task) if (r.job_id or 0) in wanted]
 
 
-def queue_position(store: Store, job_id: int) -> int:
-    """How many jobs will run before this queued one (a running job counts). 0 if it is not queued."""
-    jobs = store.jobs(limit=10_000)
-    me = next((j for j in jobs if j.id == job_id), None)
-    if me is None or me.status != "queued":
-        return 0
-    return sum(1 for j in jobs if j.status == "running" or (j.status == "queued" and j.id < job_id))
-
-
 # --------------------------------------------------------------------------------------------- provenance
 
 
@@ -499,14 +491,6 @@ def _diff(a: float | None, b: float | None) -> float | None:
 
 # --------------------------------------------------------------------------------------------- leanest variant
 
-# objective -> (record field, what it is for people); the search itself lives in engine.optimize
-OBJECTIVES = {
-    "energy": ("energy_wh_per_1k", "Energy per query"),
-    "latency": ("latency_p50_ms", "Response time"),
-    "size": ("model_size_mb", "Size on disk"),
-}
-
-
 def _pair(value: object) -> tuple[str, str] | None:
     """[model, technique] as stored in a job result (a list after JSON), or None."""
     if isinstance(value, dict):
@@ -532,7 +516,7 @@ def tried_lines(result: dict) -> list[tuple[str, str]]:
 def search_rows(records: Iterable[TrialRecord], result: dict) -> list[dict]:
     """One row per candidate of a leanest-variant search: its role, accuracy change against the baseline,
     whether it met the floor, and the objective against the baseline (x times lower)."""
-    field, _ = OBJECTIVES.get(result.get("objective", "energy"), OBJECTIVES["energy"])
+    field = OBJECTIVES.get(result.get("objective", "energy"), OBJECTIVES["energy"]).field
     roles = {_pair(result.get(k)): label for k, label in
              (("nearest_miss", "nearest miss"), ("best", "best"), ("baseline", "baseline (fp32)"))}
     records = list(records)

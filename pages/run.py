@@ -6,16 +6,12 @@ import streamlit as st
 from app import ui
 from engine.carbon import regions
 from engine.config import settings
-from engine.jobs import EVAL_SIZE_RANGE, RunRequest, job_status, submit_run
+from engine.objectives import OBJECTIVES
+from engine.queue import job_status, queue_position, submit_optimize, submit_run
 from engine.registry import MODELS, TASKS, TECHNIQUES, is_installed
+from engine.requests import EVAL_SIZE_RANGE, MAX_DROP_PTS_RANGE, NO_TEACHER, OptimizeRequest, RunRequest
 from engine.store import ACTIVE, Store
-from engine.summary import OBJECTIVES, queue_position
 from engine.techniques.spec import canonical
-
-try:  # the accuracy-floor search arrived after runs; a checkout without it still shows the rest
-    from engine.jobs import MAX_DROP_PTS_RANGE, NO_TEACHER, OptimizeRequest, submit_optimize
-except ImportError:  # pragma: no cover - depends on the engine version
-    submit_optimize = None
 
 ACTIVE_JOB = "active_job_id"  # not a widget key, so it survives switching pages in the browser
 PIPELINES = "run_pipelines"  # the pipelines added for the next run (not a widget key, for the same reason)
@@ -98,35 +94,32 @@ if st.button("Run comparison", type="primary", icon=":material/play_arrow:", key
         st.error(str(err))
 
 with st.expander("Find the leanest variant: the cheapest one within an accuracy floor", icon=":material/search:"):
-    if submit_optimize is None:
-        st.info("This version of the engine has no search yet.")
-    else:
-        st.caption("Tries quantization, pruning, fewer layers, ONNX Runtime and distillation on one model and "
-                   "keeps the variant that is cheapest on your objective while staying within the accuracy "
-                   "drop you allow. It uses the grid, test set and number of test questions chosen above.")
-        encoders = ui.task_encoders(task_id)
-        cols = st.columns(4)
-        lean_model = cols[0].selectbox("Model to slim down", encoders, index=len(encoders) // 2,
-                                       format_func=ui.model_label, key=f"lean_model_{task_id}")
-        max_drop = cols[1].number_input(
-            "Max accuracy drop (points)", *MAX_DROP_PTS_RANGE, value=1.0, step=0.5, format="%.1f", key="lean_max_drop",
-            help="1 point = 1 percentage point of accuracy. With 300 test questions one accuracy figure is "
-                 "uncertain by about ±5 points; all candidates are judged on the same questions.")
-        objective_names = {"energy": "energy per query", "latency": "response time", "size": "size on disk"}
-        objective = cols[2].radio("Cheapest in", list(OBJECTIVES), format_func=objective_names.get,
-                                  key="lean_objective")
-        teachers = ["", *[m for m in encoders if m != lean_model], NO_TEACHER]
-        teacher = cols[3].selectbox(
-            "Teacher for distillation", teachers, key=f"lean_teacher_{task_id}",
-            format_func=lambda m: {"": "automatic: largest above it", NO_TEACHER: "none: no distillation"}
-            .get(m, ui.model_label(m)))
-        if st.button("Find the leanest variant", type="primary", icon=":material/search:", key="lean_submit"):
-            request = OptimizeRequest(task_id, lean_model, float(max_drop), objective, int(eval_size), region,
-                                      test_set, teacher=teacher)
-            try:
-                st.session_state[ACTIVE_JOB] = submit_optimize(request)
-            except (ValueError, ImportError) as err:
-                st.error(str(err))
+    st.caption("Tries quantization, pruning, fewer layers, ONNX Runtime and distillation on one model and "
+               "keeps the variant that is cheapest on your objective while staying within the accuracy "
+               "drop you allow. It uses the grid, test set and number of test questions chosen above.")
+    encoders = ui.task_encoders(task_id)
+    cols = st.columns(4)
+    lean_model = cols[0].selectbox("Model to slim down", encoders, index=len(encoders) // 2,
+                                   format_func=ui.model_label, key=f"lean_model_{task_id}")
+    max_drop = cols[1].number_input(
+        "Max accuracy drop (points)", *MAX_DROP_PTS_RANGE, value=1.0, step=0.5, format="%.1f", key="lean_max_drop",
+        help="1 point = 1 percentage point of accuracy. With 300 test questions one accuracy figure is "
+             "uncertain by about ±5 points; all candidates are judged on the same questions.")
+    objective_names = {name: objective.label.lower() for name, objective in OBJECTIVES.items()}
+    objective = cols[2].radio("Cheapest in", list(OBJECTIVES), format_func=objective_names.get,
+                              key="lean_objective")
+    teachers = ["", *[m for m in encoders if m != lean_model], NO_TEACHER]
+    teacher = cols[3].selectbox(
+        "Teacher for distillation", teachers, key=f"lean_teacher_{task_id}",
+        format_func=lambda m: {"": "automatic: largest above it", NO_TEACHER: "none: no distillation"}
+        .get(m, ui.model_label(m)))
+    if st.button("Find the leanest variant", type="primary", icon=":material/search:", key="lean_submit"):
+        request = OptimizeRequest(task_id, lean_model, float(max_drop), objective, int(eval_size), region,
+                                  test_set, teacher=teacher)
+        try:
+            st.session_state[ACTIVE_JOB] = submit_optimize(request)
+        except (ValueError, ImportError) as err:
+            st.error(str(err))
 
 
 def show_curves(job_id: int) -> None:

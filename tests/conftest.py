@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.jobs import RunRequest
 from engine.record import TrialRecord
+from engine.requests import RunRequest
 from engine.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,9 +9,10 @@ import pytest
 from conftest import make_record
 
 from engine import cli, optimize, registry
-from engine.jobs import OptimizeRequest, submit_optimize
 from engine.optimize import BaselineFailed, candidate_specs, choose, job_summary, model_layers, run_optimize
+from engine.queue import submit_optimize
 from engine.registry import ChoiceError
+from engine.requests import OptimizeRequest
 from engine.store import Store
 from engine.techniques.spec import canonical
 

@@ -2,6 +2,7 @@
 
 import pytest
 
+from engine.queue import queue_position
 from engine.summary import (
     break_even_queries,
     fmt_pct,
@@ -12,7 +13,6 @@ from engine.summary import (
     pareto_frontier,
     paybacks,
     provenance,
-    queue_position,
     relative_to_fp32,
     run_records,
     runs_with_results,
