@@ -290,9 +290,9 @@ def cmd_brief(args: argparse.Namespace) -> int:
 
     from engine.reference import latest_comparison, load_reference, reference_path
     from engine.registry import get_task
-    from engine.report.brief import brief_html, brief_pdf
-    from engine.report.brief_pdf import paper_size
     from engine.store import Store
+    from engine.views.brief import brief_html, brief_pdf
+    from engine.views.brief_pdf import paper_size
 
     out = Path(args.out)
     if out.suffix.lower() not in BRIEF_FORMATS:

@@ -34,7 +34,8 @@ from engine.record import TrialRecord
 from engine.registry import MODELS, _choose, is_hub_id
 from engine.requests import NO_TEACHER, OptimizeRequest
 from engine.runner import Progress, measurement_lock, run_trial_process
-from engine.summary import break_even_queries, fmt_queries
+from engine.summary.labels import fmt_queries
+from engine.summary.payback import break_even_queries
 from engine.techniques.spec import canonical
 from engine.trial import TrialSpec
 

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.record import TrialRecord
-from engine.summary import cpu_name, latest_run_with_results, ok_records, run_records
+from engine.stored_runs import latest_run_with_results, run_records
+from engine.summary.variants import cpu_name, ok_records
 
 if typing.TYPE_CHECKING:
     from engine.store import Store

@@ -14,6 +14,7 @@ from typing import Any
 
 from engine.config import settings
 from engine.record import TrialRecord
+from engine.summary.variants import cpu_name
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -299,8 +300,6 @@ class Store:
 
 def machine_name(record: TrialRecord) -> str:
     """The CPU name, and the host name when the record has one: what the machine filter matches."""
-    from engine.summary import cpu_name  # summary imports this module
-
     host = (record.hardware or {}).get("hostname") or (record.hardware or {}).get("node")
     return f"{cpu_name(record)} ({host})" if host else cpu_name(record)
 

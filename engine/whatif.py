@@ -24,7 +24,10 @@ from typing import Any
 from engine.carbon import GridIntensity, grid_intensity
 from engine.config import settings
 from engine.record import TrialRecord
-from engine.summary import break_even_queries, fmt_queries, latest_variants, pick_reference
+from engine.summary.headline import pick_reference
+from engine.summary.labels import fmt_queries
+from engine.summary.payback import break_even_queries
+from engine.summary.variants import latest_variants
 
 DAYS_PER_YEAR = 365
 PAYBACK_SEARCH_YEARS = 100  # a break-even further out than this is reported as "not within 100 years"
@@ -474,7 +477,7 @@ def project(records: Iterable[TrialRecord], scenario: Scenario, task: str | None
 
     `records` may hold repeats and failures (only the newest ok one per variant counts) and must be of one task
     unless `task` picks it. `start` (default: today, UTC) dates the break-even. The baseline is the fp32 variant
-    of the largest model among all the task's variants (engine.summary.pick_reference), whichever variants the
+    of the largest model among all the task's variants (engine.summary.headline.pick_reference), whichever variants the
     scenario selects. NoResultsError when nothing can be projected; ScenarioError for bad input."""
     scenario = scenario.validated()
     latest = latest_variants(records, task, mixed_tasks=ScenarioError)

@@ -5,9 +5,12 @@ import streamlit as st
 
 from app import ui
 from engine.registry import TASKS
-from engine.report import charts
 from engine.store import Store
-from engine.summary import headline, model_order, paybacks, relative_to_fp32, run_records, runs_with_results
+from engine.stored_runs import run_records, runs_with_results
+from engine.summary.headline import headline
+from engine.summary.payback import paybacks
+from engine.summary.variants import model_order, relative_to_fp32
+from engine.views import charts
 
 st.title("Compare results")
 

@@ -8,8 +8,9 @@ import streamlit as st
 from app import ui
 from engine.export import export
 from engine.registry import TASKS
-from engine.report import decision_charts
-from engine.report.history_tables import (
+from engine.store import JobBusyError, NotFoundError, Store
+from engine.views import decision_charts
+from engine.views.history_tables import (
     ANY,
     JOB_TITLES,
     MACHINE_TITLES,
@@ -22,7 +23,6 @@ from engine.report.history_tables import (
     trial_table,
     variants_by_machines,
 )
-from engine.store import JobBusyError, NotFoundError, Store
 
 FLASH = "history_flash"  # the outcome of a delete, shown once on the next run
 

@@ -7,7 +7,8 @@ from app import ui
 from engine.reference import find_reference
 from engine.registry import TASKS
 from engine.store import Store
-from engine.summary import headline, latest_run_with_results, run_records
+from engine.stored_runs import latest_run_with_results, run_records
+from engine.summary.headline import headline
 
 st.title("Rightsize: how small can your AI model be?")
 st.markdown(

@@ -127,7 +127,7 @@ def show_curves(job_id: int) -> None:
     curves = Store().curves(job_id)
     if curves:
         # altair loads only when there is something to draw: the form opens faster
-        from engine.report import charts
+        from engine.views import charts
 
         cols = st.columns(2, gap="large")
         cols[0].altair_chart(charts.training_chart(curves, "loss"), width="stretch")

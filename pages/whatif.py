@@ -10,8 +10,12 @@ from engine.carbon import regions
 from engine.recommend import CONSTRAINT_LABELS, ConstraintError, Constraints, recommend
 from engine.reference import find_reference
 from engine.registry import TASKS
-from engine.report import charts, decision_charts
-from engine.report.decision_tables import (
+from engine.store import Store
+from engine.summary.headline import headline
+from engine.summary.labels import fmt_queries
+from engine.summary.variants import latest_variants, model_order
+from engine.views import charts, decision_charts
+from engine.views.decision_tables import (
     COLUMN_TITLES,
     SCENARIO_KEYS,
     amount,
@@ -30,8 +34,6 @@ from engine.report.decision_tables import (
     usd,
     variant_key,
 )
-from engine.store import Store
-from engine.summary import fmt_queries, headline, latest_variants, model_order
 from engine.whatif import DEFAULTS, EPA_SOURCE, NoResultsError, Scenario, ScenarioError, project
 
 KEY = {name: f"whatif_{name}" for name in SCENARIO_KEYS if name != "variants"}

@@ -90,7 +90,7 @@ def _steps(technique: str) -> list[dict]:
 
 def distilled(model: str, technique: str, upfront_wh: float, **overrides) -> TrialRecord:
     """A record of a variant trained once (distillation, retraining): its up-front energy and the step's report."""
-    from engine.summary import teacher_of
+    from engine.summary.payback import teacher_of
 
     record = make_record(model, technique, upfront_energy_wh=upfront_wh, upfront_s=upfront_wh * 900, **overrides)
     step = "distill" if "distill" in technique else "finetune"

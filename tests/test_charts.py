@@ -1,10 +1,11 @@
-"""engine.report.charts: specs, the frontier layer, tooltips with provenance, one colour per model everywhere."""
+"""engine.views.charts: specs, the frontier layer, tooltips with provenance, one colour per model everywhere."""
 
 import pytest
 
-from engine.report import charts
-from engine.report.colors import PALETTE, model_colors
-from engine.summary import model_order, paybacks, relative_to_fp32
+from engine.summary.payback import paybacks
+from engine.summary.variants import model_order, relative_to_fp32
+from engine.views import charts
+from engine.views.colors import PALETTE, model_colors
 
 LADDER = ("minilm-l3", "minilm-l6", "mpnet-base")
 BUILDERS = [charts.accuracy_energy_chart, charts.co2e_chart, charts.latency_chart, charts.size_chart]

@@ -10,7 +10,7 @@ from conftest import seed_run
 from streamlit.testing.v1 import AppTest
 
 from engine.recommend import Constraints, recommend
-from engine.report.decision_tables import COLUMN_TITLES, projection_csv, projection_json
+from engine.views.decision_tables import COLUMN_TITLES, projection_csv, projection_json
 from engine.whatif import Scenario, project
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "whatif.py")

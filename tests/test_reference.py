@@ -96,7 +96,7 @@ def test_the_shipped_snapshot_is_valid_clean_and_gives_a_verdict():
     """assets/reference/sentiment.json: produced by the engine (bench run + snapshot), read as Home reads it."""
     from pathlib import Path
 
-    from engine.summary import headline
+    from engine.summary.headline import headline
 
     snapshot = load_reference("sentiment", Path(__file__).resolve().parents[1] / "assets" / "reference")
     assert snapshot is not None and "not this machine" in snapshot.label

@@ -12,7 +12,7 @@ from statistics import median
 from typing import Any
 
 from engine.store import Job, Store, StoredTrial, machine_name
-from engine.summary import model_order
+from engine.summary.variants import model_order
 
 ANY = ""  # a filter left open
 

@@ -1,6 +1,6 @@
 """Altair chart builders: pure functions from trial records to charts (no streamlit calls).
 
-Every chart colours a model the same way (a fixed domain: the task's ladder, see engine.summary.model_order)
+Every chart colours a model the same way (a fixed domain: the task's ladder, see engine.summary.variants.model_order)
 and carries the same tooltip: each figure together with how and where it was measured.
 """
 
@@ -14,16 +14,10 @@ import pandas as pd
 
 from engine.record import TrialRecord
 from engine.registry import TECHNIQUES
-from engine.report.colors import model_colors
-from engine.summary import (
-    Payback,
-    Relative,
-    cpu_name,
-    model_order,
-    ok_records,
-    pareto_frontier,
-    short_technique,
-)
+from engine.summary.labels import short_technique
+from engine.summary.payback import Payback
+from engine.summary.variants import Relative, cpu_name, model_order, ok_records, pareto_frontier
+from engine.views.colors import model_colors
 
 LOG_X_RATIO = 20  # use a log energy axis when the largest value is over 20x the smallest
 SHAPES = ("circle", "square", "triangle-up", "diamond", "cross", "triangle-down")

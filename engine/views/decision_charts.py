@@ -11,9 +11,9 @@ import altair as alt
 import pandas as pd
 
 from engine.record import TrialRecord
-from engine.report import charts
-from engine.report.colors import model_colors
-from engine.summary import short_technique
+from engine.summary.labels import short_technique
+from engine.views import charts
+from engine.views.colors import model_colors
 from engine.whatif import Projection
 
 LABEL_FONT = charts.LABEL_FONT

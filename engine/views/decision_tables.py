@@ -14,8 +14,8 @@ from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
-from engine.report.fmt import amount
-from engine.summary import KEEP_ACCURACY
+from engine.summary.headline import KEEP_ACCURACY
+from engine.views.fmt import amount
 from engine.whatif import PAYBACK_SEARCH_YEARS, Projection, Scenario, VariantProjection
 
 SCENARIO_KEYS = tuple(f.name for f in fields(Scenario))
