@@ -24,10 +24,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.record import TrialRecord
+from engine.scenario import Scenario, year_queries
 from engine.summary.headline import pick_reference
 from engine.summary.labels import fmt_pct
 from engine.summary.variants import latest_variants
-from engine.whatif import Scenario, serving_figures, year_queries
+from engine.whatif import serving_figures
 
 CONSTRAINT_ORDER = ("min_accuracy", "min_accuracy_pct", "max_p95_ms", "max_annual_usd")
 CONSTRAINT_LABELS = {

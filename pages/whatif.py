@@ -7,9 +7,11 @@ import streamlit as st
 
 from app import ui
 from engine.carbon import regions
+from engine.equivalents import EPA_SOURCE
 from engine.recommend import CONSTRAINT_LABELS, ConstraintError, Constraints, recommend
 from engine.reference import find_reference
 from engine.registry import TASKS
+from engine.scenario import DEFAULTS, Scenario, ScenarioError
 from engine.store import Store
 from engine.summary.headline import headline
 from engine.summary.labels import fmt_queries
@@ -34,7 +36,7 @@ from engine.views.decision_tables import (
     usd,
     variant_key,
 )
-from engine.whatif import DEFAULTS, EPA_SOURCE, NoResultsError, Scenario, ScenarioError, project
+from engine.whatif import NoResultsError, project
 
 KEY = {name: f"whatif_{name}" for name in SCENARIO_KEYS if name != "variants"}
 SAVED = "whatif_saved_query"  # not a widget key: the scenario survives a visit to another page

@@ -180,7 +180,8 @@ def test_chart_images_are_offline_and_drop_hover_hints():
 
 
 def test_without_a_scenario_the_default_one_is_applied_and_said_to_be():
-    from engine.whatif import DEFAULTS, Scenario, project
+    from engine.scenario import DEFAULTS, Scenario
+    from engine.whatif import project
 
     plain = build_briefing(RECORDS, with_charts=False)
     assert "default what-if scenario" in plain.note

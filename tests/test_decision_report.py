@@ -8,11 +8,12 @@ from datetime import date
 import pytest
 from conftest import distilled, make_record
 
+from engine.scenario import Scenario
 from engine.store import StoredTrial
 from engine.views.decision_charts import HIGHLIGHT, cumulative_frame, highlight_choices
 from engine.views.decision_tables import co2e_mass, payback_views, projection_csv, scenario_from_query
 from engine.views.history_tables import per_machine, variants_by_machines
-from engine.whatif import Scenario, project
+from engine.whatif import project
 
 DISTILLED = "layer-drop:keep=3+distill:teacher=mpnet-base,epochs=2"
 

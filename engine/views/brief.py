@@ -70,7 +70,8 @@ def build_briefing(records: Sequence[TrialRecord], *, recommendation: Any = None
 
 def default_projection(records: Sequence[TrialRecord]) -> Any:
     """engine.whatif's projection of these records under the default Scenario, or None if it cannot be made."""
-    from engine.whatif import Scenario, project
+    from engine.scenario import Scenario
+    from engine.whatif import project
 
     try:
         return project(records, Scenario())

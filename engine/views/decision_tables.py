@@ -14,9 +14,10 @@ from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
+from engine.scenario import Scenario
 from engine.summary.headline import KEEP_ACCURACY
 from engine.views.fmt import amount
-from engine.whatif import PAYBACK_SEARCH_YEARS, Projection, Scenario, VariantProjection
+from engine.whatif import PAYBACK_SEARCH_YEARS, Projection, VariantProjection
 
 SCENARIO_KEYS = tuple(f.name for f in fields(Scenario))
 VARIANT_SEPARATOR = "|"  # the same form Scenario.to_query uses for its `variants`
