@@ -236,6 +236,13 @@ class Store:
         """Trial records, oldest first; the same filters as trial_rows."""
         return [row.record for row in self.trial_rows(task, job_ids, **filters)]
 
+    def trials_marker(self) -> tuple[int, int | None, str | None]:
+        """(count, newest id, latest start) of the stored trials: cheap, and it changes with every new or deleted
+        trial (the start too when SQLite reuses the id of a deleted newest trial)."""
+        with self._connect() as conn:
+            row = conn.execute("SELECT COUNT(*), MAX(id), MAX(started_at) FROM trials").fetchone()
+        return int(row[0]), row[1], row[2]
+
     def trial_rows(self, task: str | None = None, job_ids: list[int] | None = None, *, model: str | None = None,
                    technique: str | None = None, machine: str | None = None,
                    since: date | datetime | str | None = None, until: date | datetime | str | None = None,

@@ -209,7 +209,7 @@ def downloads(monkeypatch) -> dict[str, tuple[bytes, str]]:
     original = DeltaGenerator.download_button
 
     def record(self, label, data, file_name=None, *args, **kwargs):
-        seen[label] = (data, file_name)
+        seen[label] = (data() if callable(data) else data, file_name)  # a callable: what a click would build
         return original(self, label, data, file_name, *args, **kwargs)
 
     monkeypatch.setattr(DeltaGenerator, "download_button", record)
