@@ -12,20 +12,18 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from engine.export import export
-from engine.quality import gain_pts, metric_for
+from engine.objectives import OBJECTIVES
+from engine.quality import metric_for
 from engine.quality import noun as quality_noun
 from engine.record import TrialRecord
-from engine.registry import (
-    MODELS,
-    TECHNIQUES,
-    MetricSpec,
-    ParamSpec,
-    TechniqueSpec,
-    get_task,
-    metric_of,
-)
-from engine.report.fmt import fmt_g, fmt_ms, fmt_score, fmt_wh, speedup_text
-from engine.summary import Headline, Payback, fmt_queries, provenance, search_floor, search_rows, tried_lines
+from engine.registry import MODELS, TECHNIQUES, MetricSpec, ParamSpec, TechniqueSpec, get_task, metric_of
+from engine.summary.headline import Headline
+from engine.summary.labels import fmt_queries
+from engine.summary.payback import Payback
+from engine.summary.provenance import provenance
+from engine.summary.search import search_floor, search_rows, tried_lines
+from engine.views.fmt import fmt_score
+from engine.views.key_figures import kpis
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = {  # name -> (file under pages/, title, icon)
@@ -104,45 +102,12 @@ def provenance_caption(records: Iterable[TrialRecord]) -> None:
 
 
 def show_headline(result: Headline) -> None:
-    """The headline's four numbers as metric cards, each against the reference model, with how it was measured."""
-    ref, cand, metric = result.reference, result.candidate, result.metric
-    col1, col2, col3, col4 = st.columns(4)
-    col1.metric(
-        f"{metric.title} kept",
-        f"{result.quality_kept_pct:.0f}%",
-        delta=f"{gain_pts(cand.quality, ref.quality, metric):+.1f} points",
-        delta_color="normal",
-        help=f"{metric.title}: {metric.meaning}. {cand.variant}: "
-        f"{fmt_score(cand.quality, cand.quality_ci_low, cand.quality_ci_high, metric)} vs "
-        f"{ref.variant}: {fmt_score(ref.quality, ref.quality_ci_low, ref.quality_ci_high, metric)} "
-        f"on {cand.eval_size} test items (95% interval).",
-        border=True,
-    )
-    col2.metric(
-        "Energy per 1,000 queries",
-        fmt_wh(cand.energy_wh_per_1k),
-        delta=f"{result.energy_pct - 100:+.0f}% vs {ref.model}" if result.energy_pct is not None else None,
-        delta_color="inverse",
-        help=f"{ref.variant}: {fmt_wh(ref.energy_wh_per_1k)}. {cand.energy_method}",
-        border=True,
-    )
-    col3.metric(
-        "CO2e per 1,000 queries",
-        fmt_g(cand.co2e_g_per_1k),
-        delta=f"{result.co2e_pct - 100:+.0f}% vs {ref.model}" if result.co2e_pct is not None else None,
-        delta_color="inverse",
-        help=f"{ref.variant}: {fmt_g(ref.co2e_g_per_1k)}. Grid: {cand.region} {cand.grid_g_per_kwh} g/kWh "
-        f"({cand.grid_source}).",
-        border=True,
-    )
-    col4.metric(
-        "Speed-up (median response)",
-        speedup_text(result.speedup),
-        delta=f"{fmt_ms(cand.latency_p50_ms)} vs {fmt_ms(ref.latency_p50_ms)}",
-        delta_color="off",
-        delta_arrow="off",
-        border=True,
-    )
+    """The headline's four key figures (engine.views.key_figures, as in the briefing) as metric cards, each
+    against the reference model, with how it was obtained and on what in its help."""
+    for col, kpi in zip(st.columns(4), kpis(result), strict=True):
+        col.metric(kpi.label, kpi.value, delta=kpi.delta, delta_color=kpi.delta_color,
+                   delta_arrow="off" if kpi.delta_color == "off" else "auto",
+                   help=f"{kpi.comparison}. {kpi.method.capitalize()}. {kpi.context}.", border=True)
 
 
 def briefing_downloads(records: Sequence[TrialRecord], note: str = "", stem: str = "rightsize-briefing", *,
@@ -150,7 +115,7 @@ def briefing_downloads(records: Sequence[TrialRecord], note: str = "", stem: str
     """PDF and HTML downloads of the one-page briefing of the shown records (with a recommendation and a what-if
     projection when the page has them). Built only when clicked (drawing the charts takes seconds), and clicking
     does not rerun the page."""
-    from engine.report.brief import brief_html, brief_pdf
+    from engine.views.brief import brief_html, brief_pdf
 
     records = list(records)
     options = {"note": note, "recommendation": recommendation, "whatif": whatif}
@@ -318,11 +283,8 @@ def show_payback_table(items: Sequence[Payback]) -> None:
 # --------------------------------------------------------------------------------------------- search result
 
 
-OBJECTIVE_COLUMNS = {"energy": "Energy (Wh / 1k queries)", "latency": "Median latency (ms)", "size": "Size (MB)"}
-
-
 def objective_column(result: dict) -> str:
-    return OBJECTIVE_COLUMNS.get(result.get("objective", "energy"), OBJECTIVE_COLUMNS["energy"])
+    return OBJECTIVES.get(result.get("objective", "energy"), OBJECTIVES["energy"]).column
 
 
 def search_table(records: Sequence[TrialRecord], result: dict) -> pd.DataFrame:

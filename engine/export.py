@@ -22,7 +22,7 @@ from typing import Any
 
 from engine.record import TrialRecord, record_fields
 from engine.store import StoredTrial
-from engine.summary import cpu_name
+from engine.summary.variants import cpu_name
 
 FORMATS = ("csv", "json")
 CODECARBON_BASIS = "per 1,000 queries served at batch 32"

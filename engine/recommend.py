@@ -27,8 +27,11 @@ from typing import Any
 from engine.quality import at_least, kept_pct, metric_for, noun
 from engine.record import TrialRecord
 from engine.registry import MetricSpec
-from engine.summary import fmt_pct, latest_variants, pick_reference
-from engine.whatif import Scenario, serving_figures, year_queries
+from engine.scenario import Scenario, year_queries
+from engine.summary.headline import pick_reference
+from engine.summary.labels import fmt_pct
+from engine.summary.variants import latest_variants
+from engine.whatif import serving_figures
 
 CONSTRAINT_ORDER = ("min_quality", "min_quality_pct", "max_p95_ms", "max_annual_usd")
 CONSTRAINT_LABELS = {

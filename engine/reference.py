@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.record import TrialRecord
-from engine.summary import cpu_name, latest_run_with_results, ok_records, run_records
+from engine.stored_runs import latest_run_with_results, run_records
+from engine.summary.variants import cpu_name, ok_records
 
 if typing.TYPE_CHECKING:
     from engine.store import Store
@@ -130,7 +131,7 @@ def parse_reference(data: Any, task: str | None = None, source: str = "") -> Ref
     if tasks != {expected}:
         fail(f"every record must belong to task '{expected}' (found {', '.join(sorted(tasks))}).")
     if len(ok_records(records, "quality")) < MIN_OK:
-        fail(f"needs at least {MIN_OK} successful records with an accuracy to compare.")
+        fail(f"needs at least {MIN_OK} successful records with a measured quality to compare.")
     return ReferenceSnapshot(expected, machine, produced_at, command, records, source)
 
 

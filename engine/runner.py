@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from dataclasses import asdict
 
 from engine.config import settings
-from engine.jobs import RunRequest
 from engine.record import TrialRecord
+from engine.requests import RunRequest
 from engine.store import now_iso
 from engine.trial import TrialSpec
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from engine.config import settings
 from engine.record import TrialRecord
+from engine.summary.variants import cpu_name
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -251,6 +252,13 @@ class Store:
         """Trial records, oldest first; the same filters as trial_rows."""
         return [row.record for row in self.trial_rows(task, job_ids, **filters)]
 
+    def trials_marker(self) -> tuple[int, int | None, str | None]:
+        """(count, newest id, latest start) of the stored trials: cheap, and it changes with every new or deleted
+        trial (the start too when SQLite reuses the id of a deleted newest trial)."""
+        with self._connect() as conn:
+            row = conn.execute("SELECT COUNT(*), MAX(id), MAX(started_at) FROM trials").fetchone()
+        return int(row[0]), row[1], row[2]
+
     def trial_rows(self, task: str | None = None, job_ids: list[int] | None = None, *, model: str | None = None,
                    technique: str | None = None, machine: str | None = None,
                    since: date | datetime | str | None = None, until: date | datetime | str | None = None,
@@ -315,8 +323,6 @@ class Store:
 
 def machine_name(record: TrialRecord) -> str:
     """The CPU name, and the host name when the record has one: what the machine filter matches."""
-    from engine.summary import cpu_name  # summary imports this module
-
     host = (record.hardware or {}).get("hostname") or (record.hardware or {}).get("node")
     return f"{cpu_name(record)} ({host})" if host else cpu_name(record)
 

@@ -2,7 +2,7 @@
 
 Runs in a fresh process per trial (see engine.runner) so that peak memory is the variant's own and one
 trial's crash cannot take the worker down. Order of work: prepare (load, compress, warm up), then the
-measurement window (accuracy + throughput + energy over batch-32 passes, then batch-1 latency), with a
+measurement window (quality in the task's metric + throughput + energy over batch-32 passes, then batch-1 latency), with a
 contention watch around the whole window.
 """
 

@@ -8,9 +8,12 @@ from app import ui
 from app.upload import own_task_ids
 from engine.export import export
 from engine.registry import TASKS
-from engine.report import charts
 from engine.store import Store
-from engine.summary import headline, model_order, paybacks, relative_to_fp32, run_records, runs_with_results
+from engine.stored_runs import run_records, runs_with_results
+from engine.summary.headline import headline
+from engine.summary.payback import paybacks
+from engine.summary.variants import model_order, relative_to_fp32
+from engine.views import charts, technique_charts
 
 st.title("Compare results")
 
@@ -57,10 +60,10 @@ row2[1].altair_chart(charts.size_chart(records, domain), width="stretch")
 st.subheader("What each technique does to its model")
 relatives = relative_to_fp32(records)
 if relatives:
-    basis = st.radio("Speed-up measured as", list(charts.SPEEDUP_BASES), horizontal=True, key="compare_speedup_basis",
+    basis = st.radio("Speed-up measured as", list(technique_charts.SPEEDUP_BASES), horizontal=True, key="compare_speedup_basis",
                      format_func=lambda b: {"throughput": "throughput at batch 32 (serving many queries)",
                                             "p50": "median time of one query"}[b])
-    st.altair_chart(charts.speedup_chart(relatives, domain, basis), width="stretch")
+    st.altair_chart(technique_charts.speedup_chart(relatives, domain, basis), width="stretch")
 else:
     st.info("Run a technique besides fp32, together with fp32 on the same model, to see how much faster it "
             f"makes that model and how many points of {ui.noun(ui.metric(task_id))} it costs.", icon=":material/info:")
@@ -74,7 +77,7 @@ if trained:
     cols = st.columns([2, 3], gap="large")
     cols[0].markdown("\n".join(f"- {item.sentence}" for item in trained))
     if any(item.queries is not None for item in trained):
-        cols[1].altair_chart(charts.payback_chart(trained, domain), width="stretch")
+        cols[1].altair_chart(technique_charts.payback_chart(trained, domain), width="stretch")
     ui.show_payback_table(trained)
 
 ui.show_not_ok(records)

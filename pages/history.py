@@ -8,8 +8,9 @@ import streamlit as st
 from app import ui
 from engine.export import export
 from engine.registry import TASKS
-from engine.report import decision_charts
-from engine.report.history_tables import (
+from engine.store import JobBusyError, NotFoundError, Store, machine_name
+from engine.views import decision_charts
+from engine.views.history_tables import (
     ANY,
     JOB_TITLES,
     MACHINE_TITLES,
@@ -22,7 +23,6 @@ from engine.report.history_tables import (
     trial_table,
     variants_by_machines,
 )
-from engine.store import JobBusyError, NotFoundError, Store
 
 FLASH = "history_flash"  # the outcome of a delete, shown once on the next run
 
@@ -30,8 +30,15 @@ st.title("History")
 st.caption("Every measurement stored here and the runs that made them. Filter them, compare one variant "
            "across machines, export what you see, or delete what you no longer need.")
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def stored_trials(path: str, marker: tuple) -> list:
+    """Every stored trial, read once per change of the store: `marker` (Store.trials_marker) changes with
+    each new or deleted trial, so those show at once."""
+    return Store(path).trial_rows()
+
+
 store = Store()
-everything = store.trial_rows()
+everything = stored_trials(str(store.path), store.trials_marker())
 jobs = store.jobs(limit=1_000_000)
 if not everything and not jobs:
     st.info("Nothing stored yet. Measure some variants on the **Run** page.")
@@ -76,7 +83,7 @@ cols = st.columns([2, 2, 3, 3, 3])
 task = cols[0].selectbox("Task", [ANY, *tasks], key="history_task",
                          format_func=lambda t: ui.task_title(t) if t else any_or(t))
 models, techniques = choices([r for r in everything if not task or r.record.task == task], task)
-machines = store.machines(task or None)
+machines = sorted({machine_name(r.record) for r in everything if not task or r.record.task == task})
 for key, options in (("history_model", models), ("history_technique", techniques), ("history_machine", machines)):
     keep_valid(key, [ANY, *options])
 model = cols[1].selectbox("Model", [ANY, *models], key="history_model", format_func=any_or)
@@ -86,7 +93,7 @@ days = cols[4].date_input("Dates (UTC; empty: all)", value=(), key="history_date
 days = tuple(days) if isinstance(days, list | tuple) else (days,)
 filters = Filters(task, model, technique, machine, days[0] if days else None, days[1] if len(days) > 1 else None)
 try:
-    rows = filters.trials(store)
+    rows = filters.pick(everything)
 except ValueError as error:  # e.g. an empty date range: the message says which
     st.error(str(error), icon=":material/error:")
     st.stop()
@@ -103,7 +110,7 @@ st.dataframe(pd.DataFrame(titled(trial_table(rows), TRIAL_TITLES), columns=list(
              })
 cols = st.columns([1, 1, 2])
 for col, fmt, mime in ((cols[0], "csv", "text/csv"), (cols[1], "json", "application/json")):
-    col.download_button(f"Export these trials ({fmt.upper()})", export(rows, fmt).encode(),
+    col.download_button(f"Export these trials ({fmt.upper()})", lambda fmt=fmt: export(rows, fmt).encode(),
                         file_name=f"rightsize-trials.{fmt}", mime=mime, icon=":material/download:",
                         key=f"history_export_{fmt}", disabled=not rows,
                         help="Every record field, plus codecarbon's emissions.csv columns (per 1,000 queries).")

@@ -7,7 +7,8 @@ from app import ui
 from engine.reference import find_reference
 from engine.registry import TASKS
 from engine.store import Store
-from engine.summary import headline, latest_run_with_results, run_records
+from engine.stored_runs import latest_run_with_results, run_records
+from engine.summary.headline import headline
 
 st.title("Rightsize: how small can your AI model be?")
 st.markdown(
@@ -23,10 +24,19 @@ store = Store()
 run = latest_run_with_results(store, min_ok=2)
 records = run_records(store, run.task, [run.key]) if run else []
 snapshot = None
-if not records:  # live results always win; until there are some, the reference snapshot stands in
-    snapshot, problems = find_reference(TASKS)
+if not records:  # live results always win; until there are some, the reference snapshots stand in
+    snapshots, problems = {}, []
+    for task_id in TASKS:
+        found, errors = find_reference([task_id])
+        problems += errors
+        if found:
+            snapshots[task_id] = found
     for problem in problems:
         st.caption(f":material/error: Reference results could not be read: {problem}")
+    if snapshots:
+        shown = st.segmented_control("Reference results for", list(snapshots), default=next(iter(snapshots)),
+                                     format_func=ui.task_title, key="home_reference_task") or next(iter(snapshots))
+        snapshot = snapshots[shown]
     records = snapshot.records if snapshot else []
 st.session_state["home_headline"] = result = headline(records)
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from engine.report.methodology import methodology_markdown
+from engine.views.methodology import methodology_markdown
 
 title, body = methodology_markdown()
 st.title(title)

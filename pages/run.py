@@ -7,16 +7,12 @@ from app import ui
 from app.upload import NEW_DATA, UPLOADED, own_task_ids, upload_panel
 from engine.carbon import regions
 from engine.config import settings
-from engine.jobs import EVAL_SIZE_RANGE, RunRequest, job_status, submit_run
+from engine.objectives import OBJECTIVES
+from engine.queue import job_status, queue_position, submit_optimize, submit_run
 from engine.registry import MODELS, TASKS, TECHNIQUES, get_task, is_installed
+from engine.requests import EVAL_SIZE_RANGE, MAX_DROP_PTS_RANGE, NO_TEACHER, OptimizeRequest, RunRequest
 from engine.store import ACTIVE, Store
-from engine.summary import OBJECTIVES, queue_position
 from engine.techniques.spec import canonical
-
-try:  # the accuracy-floor search arrived after runs; a checkout without it still shows the rest
-    from engine.jobs import MAX_DROP_PTS_RANGE, NO_TEACHER, OptimizeRequest, submit_optimize
-except ImportError:  # pragma: no cover - depends on the engine version
-    submit_optimize = None
 
 ACTIVE_JOB = "active_job_id"  # not a widget key, so it survives switching pages in the browser
 PIPELINES = "run_pipelines"  # the pipelines added for the next run (not a widget key, for the same reason)
@@ -120,36 +116,33 @@ if st.button("Run comparison", type="primary", icon=":material/play_arrow:", key
         st.error(str(err))
 
 with st.expander(f"Find the leanest variant: the cheapest one within a {metric.title} floor", icon=":material/search:"):
-    if submit_optimize is None:
-        st.info("This version of the engine has no search yet.")
-    else:
-        st.caption("Tries quantization, pruning, fewer layers, ONNX Runtime and distillation on one model and "
-                   f"keeps the variant that is cheapest on your objective while staying within the {metric.title} "
-                   "drop you allow. It uses the grid, test set and number of test questions chosen above.")
-        encoders = ui.task_encoders(task_id)
-        cols = st.columns(4)
-        lean_model = cols[0].selectbox("Model to slim down", encoders, index=len(encoders) // 2,
-                                       format_func=ui.model_label, key=f"lean_model_{task_id}")
-        max_drop = cols[1].number_input(
-            f"Max {metric.title} drop (points)", *MAX_DROP_PTS_RANGE, value=1.0, step=0.5, format="%.1f",
-            key="lean_max_drop",
-            help=f"1 point = 0.01 of {metric.title}. With 300 test questions one figure is uncertain by several "
-                 "points; all candidates are judged on the same questions.")
-        objective_names = {"energy": "energy per query", "latency": "response time", "size": "size on disk"}
-        objective = cols[2].radio("Cheapest in", list(OBJECTIVES), format_func=objective_names.get,
-                                  key="lean_objective")
-        teachers = ["", *[m for m in encoders if m != lean_model], NO_TEACHER]
-        teacher = cols[3].selectbox(
-            "Teacher for distillation", teachers, key=f"lean_teacher_{task_id}",
-            format_func=lambda m: {"": "automatic: largest above it", NO_TEACHER: "none: no distillation"}
-            .get(m, ui.model_label(m)))
-        if st.button("Find the leanest variant", type="primary", icon=":material/search:", key="lean_submit"):
-            request = OptimizeRequest(task_id, lean_model, float(max_drop), objective, int(eval_size), region,
-                                      test_set, teacher=teacher)
-            try:
-                st.session_state[ACTIVE_JOB] = submit_optimize(request)
-            except (ValueError, ImportError) as err:
-                st.error(str(err))
+    st.caption("Tries quantization, pruning, fewer layers, ONNX Runtime and distillation on one model and "
+               f"keeps the variant that is cheapest on your objective while staying within the {metric.title} "
+               "drop you allow. It uses the grid, test set and number of test questions chosen above.")
+    encoders = ui.task_encoders(task_id)
+    cols = st.columns(4)
+    lean_model = cols[0].selectbox("Model to slim down", encoders, index=len(encoders) // 2,
+                                   format_func=ui.model_label, key=f"lean_model_{task_id}")
+    max_drop = cols[1].number_input(
+        f"Max {metric.title} drop (points)", *MAX_DROP_PTS_RANGE, value=1.0, step=0.5, format="%.1f",
+        key="lean_max_drop",
+        help=f"1 point = 0.01 of {metric.title}. With 300 test questions one figure is uncertain by several "
+             "points; all candidates are judged on the same questions.")
+    objective_names = {name: objective.label.lower() for name, objective in OBJECTIVES.items()}
+    objective = cols[2].radio("Cheapest in", list(OBJECTIVES), format_func=objective_names.get,
+                              key="lean_objective")
+    teachers = ["", *[m for m in encoders if m != lean_model], NO_TEACHER]
+    teacher = cols[3].selectbox(
+        "Teacher for distillation", teachers, key=f"lean_teacher_{task_id}",
+        format_func=lambda m: {"": "automatic: largest above it", NO_TEACHER: "none: no distillation"}
+        .get(m, ui.model_label(m)))
+    if st.button("Find the leanest variant", type="primary", icon=":material/search:", key="lean_submit"):
+        request = OptimizeRequest(task_id, lean_model, float(max_drop), objective, int(eval_size), region,
+                                  test_set, teacher=teacher)
+        try:
+            st.session_state[ACTIVE_JOB] = submit_optimize(request)
+        except (ValueError, ImportError) as err:
+            st.error(str(err))
 
 
 def show_curves(job_id: int) -> None:
@@ -157,11 +150,11 @@ def show_curves(job_id: int) -> None:
     curves = Store().curves(job_id)
     if curves:
         # altair loads only when there is something to draw: the form opens faster
-        from engine.report import charts
+        from engine.views import technique_charts
 
         cols = st.columns(2, gap="large")
-        cols[0].altair_chart(charts.training_chart(curves, "loss"), width="stretch")
-        cols[1].altair_chart(charts.training_chart(curves, charts.validation_key(curves)), width="stretch")
+        cols[0].altair_chart(technique_charts.training_chart(curves, "loss"), width="stretch")
+        cols[1].altair_chart(technique_charts.training_chart(curves, technique_charts.validation_key(curves)), width="stretch")
 
 
 @st.fragment(run_every=1.0)

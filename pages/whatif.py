@@ -7,12 +7,18 @@ import streamlit as st
 
 from app import ui
 from engine.carbon import regions
+from engine.equivalents import EPA_SOURCE
 from engine.quality import metric_for, noun
 from engine.recommend import CONSTRAINT_LABELS, ConstraintError, Constraints, recommend
 from engine.reference import find_reference
 from engine.registry import TASKS
-from engine.report import charts, decision_charts
-from engine.report.decision_tables import (
+from engine.scenario import DEFAULTS, Scenario, ScenarioError
+from engine.store import Store
+from engine.summary.headline import headline
+from engine.summary.labels import fmt_queries
+from engine.summary.variants import latest_variants, model_order
+from engine.views import charts, decision_charts
+from engine.views.decision_tables import (
     SCENARIO_KEYS,
     amount,
     co2e_mass,
@@ -31,9 +37,7 @@ from engine.report.decision_tables import (
     usd,
     variant_key,
 )
-from engine.store import Store
-from engine.summary import fmt_queries, headline, latest_variants, model_order
-from engine.whatif import DEFAULTS, EPA_SOURCE, NoResultsError, Scenario, ScenarioError, project
+from engine.whatif import NoResultsError, project
 
 KEY = {name: f"whatif_{name}" for name in SCENARIO_KEYS if name != "variants"}
 SAVED = "whatif_saved_query"  # not a widget key: the scenario survives a visit to another page
@@ -45,18 +49,20 @@ st.caption("How much energy, CO2e and money each measured variant would use serv
 
 store = Store()
 records = store.trials()
-snapshot = None
-if not any(r.status == "ok" for r in records):  # a fresh install: the reference results stand in, labelled
-    snapshot, _ = find_reference(TASKS)
-    records = snapshot.records if snapshot else []
+live = {r.task for r in records if r.status == "ok"}
+snapshots = {}  # a task not measured here yet: its reference results stand in, labelled
+for task_id in TASKS:
+    if task_id not in live:
+        found, _ = find_reference([task_id])
+        if found:
+            snapshots[task_id] = found
+            records = [*records, *found.records]
 ok_tasks = {r.task for r in records if r.status == "ok"}
 tasks = [t for t in TASKS if t in ok_tasks] + sorted(ok_tasks - set(TASKS))
 if not tasks:
     st.info("No results yet. Measure some variants on the **Run** page first; the what-if projects them.")
     ui.link_to_page("run")
     st.stop()
-if snapshot:
-    st.warning(f"**{snapshot.label}.** Projected from these until you measure here.", icon=":material/travel_explore:")
 
 # ------------------------------------------------------------------ the scenario: the page address, else defaults
 if KEY["pue"] not in st.session_state:  # the first view in this session, or back from another page
@@ -93,6 +99,9 @@ def source(name: str) -> str:
 
 
 task = st.selectbox("Task", tasks, key="whatif_task", format_func=ui.task_title)
+snapshot = snapshots.get(task)
+if snapshot:
+    st.warning(f"**{snapshot.label}.** Projected from these until you measure here.", icon=":material/travel_explore:")
 task_metric = metric_for(task=task)
 latest = latest_variants(records, task)
 options = [variant_key(r.model, r.technique) for r in latest]

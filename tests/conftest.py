@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.jobs import RunRequest
 from engine.record import TrialRecord
+from engine.requests import RunRequest
 from engine.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,7 +90,7 @@ def _steps(technique: str) -> list[dict]:
 
 def distilled(model: str, technique: str, upfront_wh: float, **overrides) -> TrialRecord:
     """A record of a variant trained once (distillation, retraining): its up-front energy and the step's report."""
-    from engine.summary import teacher_of
+    from engine.summary.payback import teacher_of
 
     record = make_record(model, technique, upfront_energy_wh=upfront_wh, upfront_s=upfront_wh * 900, **overrides)
     step = "distill" if "distill" in technique else "finetune"
@@ -209,7 +209,7 @@ def downloads(monkeypatch) -> dict[str, tuple[bytes, str]]:
     original = DeltaGenerator.download_button
 
     def record(self, label, data, file_name=None, *args, **kwargs):
-        seen[label] = (data, file_name)
+        seen[label] = (data() if callable(data) else data, file_name)  # a callable: what a click would build
         return original(self, label, data, file_name, *args, **kwargs)
 
     monkeypatch.setattr(DeltaGenerator, "download_button", record)

@@ -1,4 +1,4 @@
-"""engine.report.brief: the one-page briefing as HTML (charts inline) and PDF (one page, verdict, provenance)."""
+"""engine.views.brief: the one-page briefing as HTML (charts inline) and PDF (one page, verdict, provenance)."""
 
 import base64
 import dataclasses
@@ -12,16 +12,11 @@ import pytest
 from conftest import make_record
 from pypdf import PdfReader
 
-from engine.report.brief import (
-    brief_html,
-    brief_pdf,
-    build_briefing,
-    recommendation_section,
-    whatif_section,
-)
-from engine.report.brief_pdf import latin1
-from engine.report.images import chart_png, png_size_px, static_spec
-from engine.summary import headline
+from engine.summary.headline import headline
+from engine.views.brief import brief_html, brief_pdf, build_briefing
+from engine.views.brief_pdf import latin1
+from engine.views.brief_sections import recommendation_section, whatif_section
+from engine.views.images import chart_png, png_size_px, static_spec
 
 RECORDS = [make_record(m, t, job_id=4) for m in ("minilm-l3", "minilm-l6", "mpnet-base") for t in ("fp32", "int8-dynamic")]
 VERDICT = "minilm-l6 · int8-dynamic keeps 95% of mpnet-base's accuracy at 5.0% of its energy per query."
@@ -185,14 +180,15 @@ def test_chart_images_are_offline_and_drop_hover_hints():
 
 
 def test_without_a_scenario_the_default_one_is_applied_and_said_to_be():
-    from engine.whatif import DEFAULTS, Scenario, project
+    from engine.scenario import DEFAULTS, Scenario
+    from engine.whatif import project
 
     plain = build_briefing(RECORDS, with_charts=False)
     assert "default what-if scenario" in plain.note
     expected = project(RECORDS, Scenario())
     text = " ".join(plain.whatif.lines) + " ".join(" ".join(row) for row in plain.whatif.table)
     assert str(DEFAULTS["pue"].value) in text and "Uptime Institute" in text
-    from engine.report.brief import _number
+    from engine.views.brief_sections import _number
 
     year_one = {_number(v.first_year.energy_kwh) for v in expected.variants}
     assert len(plain.whatif.table) > 1 and {row[1] for row in plain.whatif.table[1:]} <= year_one

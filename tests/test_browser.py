@@ -59,5 +59,5 @@ def test_run_a_trial_and_see_it_compared(server):
         expect(charts).to_have_count(4)
         expect(page.get_by_text("minilm-l3").first).to_be_visible()
         expect(page.get_by_text("Spam F1").first).to_be_visible()  # the task's metric, named on Compare
-        expect(page.get_by_text("Flag spam text messages").first).to_be_visible()
+        expect(page.get_by_role("combobox", name="Task")).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "compare-page.png"), full_page=True)

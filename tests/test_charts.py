@@ -1,10 +1,11 @@
-"""engine.report.charts: specs, the frontier layer, tooltips with provenance, one colour per model everywhere."""
+"""engine.views.charts: specs, the frontier layer, tooltips with provenance, one colour per model everywhere."""
 
 import pytest
 
-from engine.report import charts
-from engine.report.colors import PALETTE, model_colors
-from engine.summary import model_order, paybacks, relative_to_fp32
+from engine.summary.payback import paybacks
+from engine.summary.variants import model_order, relative_to_fp32
+from engine.views import charts, technique_charts
+from engine.views.colors import PALETTE, model_colors
 
 LADDER = ("minilm-l3", "minilm-l6", "mpnet-base")
 BUILDERS = [charts.quality_energy_chart, charts.co2e_chart, charts.latency_chart, charts.size_chart]
@@ -97,7 +98,7 @@ def test_long_pipeline_specs_are_short_in_labels_and_legends_full_in_tooltips(re
 
 def test_speedup_chart_is_log_x_with_a_zero_line_and_full_spec_tooltips(records):
     recs = [records(m, t, job_id=1) for m in LADDER for t in ("fp32", "int8-dynamic")]
-    spec = charts.speedup_chart(relative_to_fp32(recs), model_order("sentiment", recs)).to_dict()
+    spec = technique_charts.speedup_chart(relative_to_fp32(recs), model_order("sentiment", recs)).to_dict()
     assert spec["description"] == "speedup-vs-drop"
     marks = [layer["mark"]["type"] for layer in spec["layer"]]
     assert marks == ["rule", "rule", "rule", "point", "text"]
@@ -105,13 +106,13 @@ def test_speedup_chart_is_log_x_with_a_zero_line_and_full_spec_tooltips(records)
     assert points["x"]["scale"]["type"] == "log" and "batch 32" in points["x"]["title"]
     assert {"technique", "ci", "reference", "change_pts"} <= {t["field"] for t in points["tooltip"]}
     assert points["color"]["scale"]["domain"] == model_order("sentiment", recs)
-    p50 = charts.speedup_chart(relative_to_fp32(recs), model_order("sentiment", recs), "p50").to_dict()
+    p50 = technique_charts.speedup_chart(relative_to_fp32(recs), model_order("sentiment", recs), "p50").to_dict()
     assert "median latency" in p50["layer"][3]["encoding"]["x"]["title"]
 
 
 def test_speedup_frame_values(records):
     recs = [records("mpnet-base", "fp32"), records("mpnet-base", "int8-dynamic")]
-    frame = charts.relative_frame(relative_to_fp32(recs))
+    frame = technique_charts.relative_frame(relative_to_fp32(recs))
     assert frame["speedup"].tolist() == pytest.approx([164.0 / 64.5])
     assert frame["change_pts"].tolist() == pytest.approx([-0.5])
     half_ci = 100 * 1.96 * (0.875 * 0.125 / 300) ** 0.5
@@ -121,43 +122,43 @@ def test_speedup_frame_values(records):
 def test_payback_chart_lines_cross_at_the_break_even(records, trained):
     teacher = records("mpnet-base", "fp32")
     items = paybacks([teacher, trained("minilm-l6", PIPELINE, 3.0)])
-    frame = charts.payback_frame(items)
+    frame = technique_charts.payback_frame(items)
     q = items[0].queries
-    variant = frame[frame["kind"] == charts.VARIANT_LINE]
-    replaced = frame[frame["kind"] == charts.REPLACED_LINE]
+    variant = frame[frame["kind"] == technique_charts.VARIANT_LINE]
+    replaced = frame[frame["kind"] == technique_charts.REPLACED_LINE]
     assert variant["wh"].iloc[0] == pytest.approx(3.0) and replaced["wh"].iloc[0] == 0
     at_q = lambda line: line["wh"].iloc[0] + q * (line["wh"].iloc[1] - line["wh"].iloc[0]) / line["queries"].iloc[1]  # noqa: E731
     assert at_q(variant) == pytest.approx(at_q(replaced))
-    spec = charts.payback_chart(items, model_order("sentiment")).to_dict()
+    spec = technique_charts.payback_chart(items, model_order("sentiment")).to_dict()
     assert spec["description"] == "payback" and [layer["mark"]["type"] for layer in spec["layer"]] == [
         "line", "point", "text"]
     two = paybacks([teacher, trained("minilm-l6", PIPELINE, 3.0), trained("minilm-l3", "distill:teacher=mpnet-base", 2.0)])
-    frame = charts.payback_frame(two)
-    assert frame.groupby("kind")["line"].nunique().to_dict() == {charts.VARIANT_LINE: 2, charts.REPLACED_LINE: 1}
-    spec = charts.payback_chart(two, model_order("sentiment")).to_dict()
+    frame = technique_charts.payback_frame(two)
+    assert frame.groupby("kind")["line"].nunique().to_dict() == {technique_charts.VARIANT_LINE: 2, technique_charts.REPLACED_LINE: 1}
+    spec = technique_charts.payback_chart(two, model_order("sentiment")).to_dict()
     assert [layer["mark"]["type"] for layer in spec["layer"]] == ["line", "point"]  # no colliding labels
 
 
 def test_spread_labels_moves_colliding_labels_apart():
-    assert charts.spread_labels([1.0, 4.0], [0.0, 5.0], ["a", "b"]) == [0.0, 0.0]
-    offsets = charts.spread_labels([2.0, 2.01, 2.02], [0.0, 0.05, -0.05], ["int8-dynamic", "onnx-int8", "bf16"],
+    assert technique_charts.spread_labels([1.0, 4.0], [0.0, 5.0], ["a", "b"]) == [0.0, 0.0]
+    offsets = technique_charts.spread_labels([2.0, 2.01, 2.02], [0.0, 0.05, -0.05], ["int8-dynamic", "onnx-int8", "bf16"],
                                    y_range=(-10.0, 5.0), x_range=(1.0, 4.0))
     assert len(set(offsets)) == 3
 
 
 def test_payback_chart_without_a_saving_is_a_placeholder(records, trained):
     items = paybacks([records("minilm-l6", "fp32"), trained("minilm-l6", "finetune:epochs=2", 2.0)])
-    assert charts.payback_chart(items, model_order("sentiment")).to_dict()["mark"]["type"] == "text"
+    assert technique_charts.payback_chart(items, model_order("sentiment")).to_dict()["mark"]["type"] == "text"
 
 
 def test_training_chart_per_variant(records):
     curves = {("minilm-l6", PIPELINE): [{"step": 0, "epoch": 0, "loss": 0.9, "val_accuracy": 0.7},
                                         {"step": 10, "epoch": 0, "loss": 0.5, "val_accuracy": None}],
               ("minilm-l3", "finetune:epochs=2"): [{"step": 0, "epoch": 0, "loss": 0.8, "val_accuracy": 0.6}]}
-    loss = charts.training_chart(curves, "loss").to_dict()
+    loss = technique_charts.training_chart(curves, "loss").to_dict()
     assert loss["mark"]["type"] == "line" and loss["encoding"]["color"]["field"] == "variant"
-    acc = charts.training_chart(curves, "val_accuracy").to_dict()
+    acc = technique_charts.training_chart(curves, "val_accuracy").to_dict()
     assert acc["encoding"]["y"]["axis"]["format"] == "%"
-    frame = charts.curve_frame(curves)
+    frame = technique_charts.curve_frame(curves)
     assert len(frame) == 3 and frame["val_accuracy"].isna().sum() == 1
-    assert charts.training_chart({}, "loss").to_dict()["mark"]["type"] == "text"
+    assert technique_charts.training_chart({}, "loss").to_dict()["mark"]["type"] == "text"

@@ -236,7 +236,7 @@ def test_brief_bad_input_exits_2(capsys, store, tmp_path, argv, message):
 def test_snapshot_writes_the_latest_comparison_and_brief_reads_it_back(capsys, seeded, tmp_path, monkeypatch):
     from engine.reference import load_reference
     from engine.store import Store
-    from engine.summary import run_records
+    from engine.stored_runs import run_records
 
     monkeypatch.setenv("RIGHTSIZE_REFERENCE_DIR", str(tmp_path / "ref"))
     code, out, err = run(capsys, "snapshot", "--task", "sentiment", "--machine-name", "the lab workstation")

@@ -1,4 +1,4 @@
-"""engine.report.decision_tables / decision_charts / history_tables: the data behind the What-if and History
+"""engine.views.decision_tables / decision_charts / history_tables: the data behind the What-if and History
 pages, checked without Streamlit."""
 
 import csv
@@ -8,11 +8,12 @@ from datetime import date
 import pytest
 from conftest import distilled, make_record
 
-from engine.report.decision_charts import HIGHLIGHT, cumulative_frame, highlight_choices
-from engine.report.decision_tables import co2e_mass, payback_views, projection_csv, scenario_from_query
-from engine.report.history_tables import per_machine, variants_by_machines
+from engine.scenario import Scenario
 from engine.store import StoredTrial
-from engine.whatif import Scenario, project
+from engine.views.decision_charts import HIGHLIGHT, cumulative_frame, highlight_choices
+from engine.views.decision_tables import co2e_mass, payback_views, projection_csv, scenario_from_query
+from engine.views.history_tables import per_machine, variants_by_machines
+from engine.whatif import project
 
 DISTILLED = "layer-drop:keep=3+distill:teacher=mpnet-base,epochs=2"
 
@@ -61,7 +62,7 @@ def test_the_csv_has_every_year_the_creation_and_the_total():
 def test_the_highlight_reuses_the_charts_axes():
     import altair as alt
 
-    from engine.report.charts import quality_energy_chart
+    from engine.views.charts import quality_energy_chart
 
     records = ladder(make_record("vader", "fp32"))  # a 700x energy spread: a log energy axis
     chart = highlight_choices(quality_energy_chart(records), [(records[1], "recommended"), (None, "runner-up")],

@@ -8,10 +8,13 @@ import time
 import pytest
 from conftest import make_record
 
-from engine import cli, optimize, registry
-from engine.jobs import OptimizeRequest, submit_optimize
-from engine.optimize import BaselineFailed, candidate_specs, choose, job_summary, model_layers, run_optimize
+from engine import cli, optimize, optimize_choice, registry
+from engine.optimize import job_summary, run_optimize
+from engine.optimize_choice import BaselineFailed, choose
+from engine.optimize_plan import candidate_specs, model_layers
+from engine.queue import submit_optimize
 from engine.registry import ChoiceError
+from engine.requests import OptimizeRequest
 from engine.store import Store
 from engine.techniques.spec import canonical
 
@@ -70,7 +73,7 @@ def test_nothing_meets_the_floor_gives_the_nearest_miss_and_says_so():
                   rec("onnx-fp32", 0.800, 0.090)]  # within the floor but not leaner: no answer
     best, nearest = choose(base, candidates, "energy", 1.0)
     assert best is None and nearest.technique == "onnx-int8"
-    text = optimize.verdict(base, best, nearest, "energy", 1.0, measured=3)
+    text = optimize_choice.verdict(base, best, nearest, "energy", 1.0, measured=3)
     assert text.startswith("No variant tried stays within 1.0 point")
     assert "nearest miss, minilm-l6 · onnx-int8, uses 2.7x less energy" in text and "3.0 points worse" in text
 
@@ -93,7 +96,7 @@ def test_other_objectives_use_their_field(objective, field, phrase):
     lean = rec("onnx-int8", 0.800, 0.050, **{field: 5.0})
     best, _ = choose(base, [slow_but_frugal, lean], objective, 1.0)
     assert best is lean
-    assert phrase in optimize.verdict(base, best, None, objective, 1.0, measured=2)
+    assert phrase in optimize_choice.verdict(base, best, None, objective, 1.0, measured=2)
 
 
 def test_unknown_objective_is_a_choice_error():
@@ -104,7 +107,7 @@ def test_unknown_objective_is_a_choice_error():
 def test_verdict_names_the_saving_the_accuracies_and_the_sample_caveat():
     base = rec("fp32", 0.776, 0.082, quality_ci_low=0.729, quality_ci_high=0.823)  # 300 items: ±4.7 points
     best = rec("prune-structured:keep=0.75+onnx-int8", 0.771, 0.020)
-    text = optimize.verdict(base, best, None, "energy", 1.0, measured=5)
+    text = optimize_choice.verdict(base, best, None, "energy", 1.0, measured=5)
     assert text.startswith("minilm-l6 · prune-structured:keep=0.75+onnx-int8 uses 4.1x less energy per query "
                            "than minilm-l6 · fp32 and stays within 1.0 point of its accuracy (0.771 vs 0.776).")
     assert "same 300 test items" in text and "±5 points" in text
@@ -113,7 +116,7 @@ def test_verdict_names_the_saving_the_accuracies_and_the_sample_caveat():
 def test_verdict_counts_a_distillations_upfront_energy_and_flags_contention():
     base = rec("fp32", 0.730, 0.229, contended=True)
     best = rec(L6_DISTILL, 0.750, 0.0175, upfront_energy_wh=2.69)
-    text = optimize.verdict(base, best, None, "energy", 1.0, measured=1)
+    text = optimize_choice.verdict(base, best, None, "energy", 1.0, measured=1)
     assert "is at least as accurate (0.750 vs 0.730)" in text
     assert "Creating it took 2.7 Wh once (training), repaid after about 13,000 queries." in text
     assert "flagged contended" in text

@@ -23,7 +23,7 @@ def chart_models(at: AppTest) -> set[str]:
 
 
 def chart_spec(at: AppTest, description: str) -> dict:
-    """The chart whose top-level description (set by engine.report.charts) matches."""
+    """The chart whose top-level description (set by engine.views.charts) matches."""
     for el in at.get("vega_lite_chart"):
         spec = json.loads(el.proto.spec)
         if spec.get("description") == description:

@@ -5,7 +5,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from app.ui import PAGES
-from engine.report.methodology import METHODOLOGY_PATH
+from engine.views.methodology import METHODOLOGY_PATH
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine.jobs import RunRequest
+from engine.requests import RunRequest
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "run.py")
 

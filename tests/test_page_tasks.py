@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine.datasets.own import parse_csv, store as store_upload
-from engine.jobs import RunRequest
+from engine.datasets.own import parse_csv
+from engine.datasets.own import store as store_upload
+from engine.requests import RunRequest
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN, COMPARE = str(ROOT / "pages" / "run.py"), str(ROOT / "pages" / "compare.py")
@@ -87,3 +88,15 @@ def get_metric(task: str) -> str:
     from engine.registry import get_task
 
     return get_task(task).metric
+
+
+HOME = str(ROOT / "pages" / "home.py")
+
+
+@pytest.mark.parametrize(("task", "card"), [("spam", "Spam F1 kept"), ("search", "Precision@10 kept")])
+def test_home_shows_each_tasks_shipped_reference_in_its_metric(store, monkeypatch, task, card):
+    monkeypatch.setenv("RIGHTSIZE_REFERENCE_DIR", str(ROOT / "assets" / "reference"))
+    at = page(HOME, home_reference_task=task)
+    assert not at.exception
+    assert card in [m.label for m in at.metric]
+    assert "not this machine" in at.warning[0].value

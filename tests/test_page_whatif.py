@@ -10,8 +10,9 @@ from conftest import seed_run
 from streamlit.testing.v1 import AppTest
 
 from engine.recommend import Constraints, recommend
-from engine.report.decision_tables import COLUMN_TITLES, projection_csv, projection_json
-from engine.whatif import Scenario, project
+from engine.scenario import Scenario
+from engine.views.decision_tables import COLUMN_TITLES, projection_csv, projection_json
+from engine.whatif import project
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "whatif.py")
 DISTILLED = "layer-drop:keep=3+distill:teacher=mpnet-base,epochs=2"

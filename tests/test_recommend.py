@@ -3,7 +3,7 @@
 import pytest
 
 from engine.recommend import ConstraintError, Constraints, annual_cost_usd, recommend
-from engine.whatif import Scenario, ScenarioError
+from engine.scenario import Scenario, ScenarioError
 
 LADDER = [(m, t) for m in ("minilm-l3", "minilm-l6", "mpnet-base") for t in ("fp32", "int8-dynamic")]
 

@@ -92,17 +92,21 @@ def test_command_of_a_stored_run_spec():
                                 "movie-reviews --seed 0")
 
 
-def test_the_shipped_snapshot_is_valid_clean_and_gives_a_verdict():
-    """assets/reference/sentiment.json: produced by the engine (bench run + snapshot), read as Home reads it."""
+@pytest.mark.parametrize("task", ["sentiment", "spam", "topic", "search"])
+def test_every_shipped_snapshot_is_valid_clean_and_gives_a_verdict_in_its_metric(task):
+    """assets/reference/<task>.json: produced by the engine (a run + snapshot), read as Home reads it."""
     from pathlib import Path
 
-    from engine.summary import headline
+    from engine.registry import get_task
+    from engine.summary.headline import headline
 
-    snapshot = load_reference("sentiment", Path(__file__).resolve().parents[1] / "assets" / "reference")
+    snapshot = load_reference(task, Path(__file__).resolve().parents[1] / "assets" / "reference")
     assert snapshot is not None and "not this machine" in snapshot.label
     ok = [r for r in snapshot.records if r.status == "ok"]
     assert {r.model for r in ok} >= {"minilm-l3", "minilm-l6", "mpnet-base"} and len(ok) >= 6
     assert not any(r.contended for r in ok)  # a reference must be measured on a quiet machine
     assert all(r.energy_method.startswith(("estimated", "measured", "partly")) and r.hardware for r in ok)
-    assert headline(snapshot.records) is not None
-    assert snapshot.command.startswith("python -m engine run --task sentiment")
+    assert all(r.metric == get_task(task).metric for r in ok)
+    result = headline(snapshot.records)
+    assert result is not None and result.metric.id == get_task(task).metric
+    assert snapshot.command.startswith(f"python -m engine run --task {task}")

@@ -60,6 +60,6 @@ def test_importing_the_registry_does_not_import_torch():
     import subprocess
     import sys
 
-    code = "import sys, engine.registry, engine.jobs, engine.store; print('torch' in sys.modules)"
+    code = "import sys, engine.registry, engine.requests, engine.queue, engine.store; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"

@@ -1,5 +1,5 @@
-from engine.jobs import pid_alive
 from engine.record import TrialRecord
+from engine.spawn import pid_alive
 from engine.store import Store
 
 

@@ -1,26 +1,15 @@
-"""engine.summary: the frontier, the headline maths, runs and provenance."""
+"""engine.summary (and engine.stored_runs): the frontier, the headline maths, runs and provenance."""
 
 import pytest
 
-from engine.summary import (
-    break_even_queries,
-    fmt_pct,
-    fmt_queries,
-    headline,
-    latest_run_with_results,
-    model_order,
-    pareto_frontier,
-    paybacks,
-    provenance,
-    queue_position,
-    relative_to_fp32,
-    run_records,
-    runs_with_results,
-    search_rows,
-    short_technique,
-    teacher_of,
-    tried_lines,
-)
+from engine.queue import queue_position
+from engine.stored_runs import latest_run_with_results, run_records, runs_with_results
+from engine.summary.headline import headline
+from engine.summary.labels import fmt_pct, fmt_queries, short_technique
+from engine.summary.payback import break_even_queries, paybacks, teacher_of
+from engine.summary.provenance import provenance
+from engine.summary.search import search_rows, tried_lines
+from engine.summary.variants import model_order, pareto_frontier, relative_to_fp32
 
 PIPELINE = "layer-drop:keep=3+distill:teacher=mpnet-base,epochs=2+onnx-int8"
 
@@ -236,7 +225,7 @@ def test_a_search_is_labelled_as_such(store, search):
 
 
 def test_latest_variants_one_per_pair_newest_ok_in_ladder_order(records):
-    from engine.summary import latest_variants
+    from engine.summary.variants import latest_variants
 
     old = records("minilm-l6", "fp32", started_at="2025-01-01T00:00:00+00:00")
     new = records("minilm-l6", "fp32", started_at="2025-02-01T00:00:00+00:00")

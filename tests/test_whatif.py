@@ -5,17 +5,9 @@ from datetime import date, timedelta
 import pytest
 
 from engine.carbon import grid_intensity
-from engine.whatif import (
-    DEFAULTS,
-    EQUIVALENTS,
-    NoResultsError,
-    Scenario,
-    ScenarioError,
-    break_even_date,
-    equivalents,
-    project,
-    serving_figures,
-)
+from engine.equivalents import EQUIVALENTS, equivalents
+from engine.scenario import DEFAULTS, Scenario, ScenarioError
+from engine.whatif import NoResultsError, break_even_date, project, serving_figures
 
 L6_INT8 = ("minilm-l6", "int8-dynamic")  # 0.035 Wh/1k, 1000 / (4.5 ms x 0.8) = 277.78 queries/s
 MPNET = ("mpnet-base", "fp32")  # 0.700 Wh/1k, the baseline

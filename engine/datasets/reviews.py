@@ -20,7 +20,7 @@ from engine.datasets.base import (
     data_file,
     text_key,
 )
-from engine.registry import NotInstalledError
+from engine.registry.errors import NotInstalledError
 
 MOVIE_FILE = "data/hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt"
 ROTTEN_FILE = "data/rotten_tomatoes_corpus_full.csv.bz2"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 MAX_LENGTH_TOKENS = 128
@@ -41,3 +42,15 @@ def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
     model stays in bfloat16 instead of failing on a float32 x bfloat16 product."""
     mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
     return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1)
+
+
+def output_rows(tokenizer: Any, texts: Sequence[str], batch_size: int, max_length: int,
+                run: Callable[[torch.Tensor, torch.Tensor], np.ndarray]) -> np.ndarray:
+    """run(input_ids, mask) -> (batch, d) rows for every length-sorted batch, put back in the order of `texts`."""
+    out: np.ndarray | None = None
+    for indices, input_ids, mask in length_sorted_batches(tokenizer, texts, batch_size, max_length):
+        rows = run(input_ids, mask)
+        if out is None:
+            out = np.empty((len(texts), rows.shape[1]), dtype=np.float32)
+        out[indices] = rows
+    return out if out is not None else np.empty((0, 0), dtype=np.float32)

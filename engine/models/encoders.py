@@ -296,7 +296,7 @@ def _load_hub(model: ModelSpec) -> Encoder:
 def _load_tiny(model: ModelSpec) -> Encoder:
     from engine.models.tiny import load_tiny
 
-    return load_tiny(model)
+    return Encoder(*load_tiny(model), model.id)
 
 
 FORMATS = {"package-folder": _load_package_folder, "onnx-bert": _load_onnx_bert, "split-zip": _load_split_zip,

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from engine.config import settings
-from engine.models.batching import MAX_LENGTH_TOKENS, length_sorted_batches
+from engine.models.batching import MAX_LENGTH_TOKENS, output_rows
 
 PROVIDERS = ["CPUExecutionProvider"]
 
@@ -70,13 +70,7 @@ class OnnxModel:
 
     def outputs(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """One output row per text, in the order given; same tokenization and length-sorted batches as TextModel."""
-        out: np.ndarray | None = None
-        for indices, input_ids, mask in length_sorted_batches(self.tokenizer, texts, batch_size, self.max_length):
-            rows = self.run(input_ids, mask)
-            if out is None:
-                out = np.empty((len(texts), rows.shape[1]), dtype=np.float32)
-            out[indices] = rows
-        return out if out is not None else np.empty((0, 0), dtype=np.float32)
+        return output_rows(self.tokenizer, texts, batch_size, self.max_length, self.run)
 
     def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[int]:
         return self.outputs(texts, batch_size).argmax(axis=-1).tolist() if texts else []

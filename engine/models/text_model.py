@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from engine.models.batching import MAX_LENGTH_TOKENS, length_sorted_batches, mean_pool
+from engine.models.batching import MAX_LENGTH_TOKENS, mean_pool, output_rows
 
 Progress = Callable[[float, str], None]
 
@@ -70,14 +70,10 @@ class TextModel:
         """One float32 output row per text (logits or embedding), in the order given."""
         if self.module is None:
             raise ValueError(f"{self.name} has no module to run")
-        out: np.ndarray | None = None
+        module = self.module
         with torch.inference_mode():
-            for indices, input_ids, mask in length_sorted_batches(self.tokenizer, texts, batch_size, self.max_length):
-                rows = self.module(input_ids, mask).float().numpy()
-                if out is None:
-                    out = np.empty((len(texts), rows.shape[1]), dtype=np.float32)
-                out[indices] = rows
-        return out if out is not None else np.empty((0, 0), dtype=np.float32)
+            return output_rows(self.tokenizer, texts, batch_size, self.max_length,
+                               lambda ids, mask: module(ids, mask).float().numpy())
 
     def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[int]:
         """Class per text (the largest output), for classification heads."""

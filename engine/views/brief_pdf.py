@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 
 from fpdf import FPDF
 
-from engine.report.images import png_size_px
+from engine.views.images import png_size_px
 
 if TYPE_CHECKING:
-    from engine.report.brief import Briefing, Kpi, Section
+    from engine.views.brief_model import Briefing, Section
+    from engine.views.key_figures import Kpi
 
 DEJAVU_DIR = Path("/usr/share/fonts/truetype/dejavu")
 DEJAVU = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}

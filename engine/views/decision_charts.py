@@ -1,5 +1,5 @@
 """Altair charts for deciding (What-if and History pages): the recommended variant ringed on the
-accuracy-vs-energy chart, each variant's cumulative CO2e, cost or energy over the years, and one variant's
+quality-vs-energy chart, each variant's cumulative CO2e, cost or energy over the years, and one variant's
 figures on each machine it ran on. Pure functions, no streamlit; one colour per model as everywhere else.
 """
 
@@ -12,9 +12,9 @@ import pandas as pd
 
 from engine.quality import fmt_value, metric_for, noun
 from engine.record import TrialRecord
-from engine.report import charts
-from engine.report.colors import model_colors
-from engine.summary import short_technique
+from engine.summary.labels import short_technique
+from engine.views import charts
+from engine.views.colors import model_colors
 from engine.whatif import Projection
 
 LABEL_FONT = charts.LABEL_FONT

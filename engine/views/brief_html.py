@@ -11,7 +11,8 @@ from html import escape
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from engine.report.brief import Briefing, Kpi, Section
+    from engine.views.brief_model import Briefing, Section
+    from engine.views.key_figures import Kpi
 
 CSS = """
 @page { margin: 10mm; }

@@ -16,9 +16,10 @@ from typing import Any
 
 from engine.quality import metric_for
 from engine.registry import MetricSpec
-from engine.report.fmt import amount
-from engine.summary import keeps, score_key
-from engine.whatif import PAYBACK_SEARCH_YEARS, Projection, Scenario, VariantProjection
+from engine.scenario import Scenario
+from engine.summary.headline import keeps, score_key
+from engine.views.fmt import amount
+from engine.whatif import PAYBACK_SEARCH_YEARS, Projection, VariantProjection
 
 SCENARIO_KEYS = tuple(f.name for f in fields(Scenario))
 VARIANT_SEPARATOR = "|"  # the same form Scenario.to_query uses for its `variants`

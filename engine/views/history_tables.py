@@ -12,8 +12,8 @@ from statistics import median
 from typing import Any
 
 from engine.quality import metric_for
-from engine.store import Job, Store, StoredTrial, machine_name
-from engine.summary import model_order
+from engine.store import Job, Store, StoredTrial, _day, machine_name
+from engine.summary.variants import model_order
 
 ANY = ""  # a filter left open
 
@@ -33,6 +33,19 @@ class Filters:
     def narrows_trials(self) -> bool:
         """Whether a filter picks trials inside a job (then only jobs with a matching trial are listed)."""
         return bool(self.model or self.technique or self.machine)
+
+    def pick(self, rows: Iterable[StoredTrial]) -> list[StoredTrial]:
+        """The same trials as `trials`, from rows already read (every stored trial, oldest first)."""
+        first, last = _day(self.since, "since"), _day(self.until, "until")
+        if first and last and first > last:
+            raise ValueError(f"The date range is empty: since {first} is after until {last}.")
+        return [row for row in rows
+                if (not self.task or row.record.task == self.task)
+                and (not self.model or row.record.model == self.model)
+                and (not self.technique or row.record.technique == self.technique)
+                and (not first or row.record.started_at[:10] >= first)
+                and (not last or row.record.started_at[:10] <= last)
+                and (not self.machine or machine_name(row.record) == self.machine)]
 
     def trials(self, store: Store) -> list[StoredTrial]:
         # the machine filter matches names exactly here: the store matches parts, and one CPU name can be a

@@ -1,0 +1,70 @@
+"""Runs one stored job, a run or a quality-floor search, for the worker and the CLI alike.
+
+Its records go to the store as they are measured, progress and live training curves to the given sinks (by
+default the store's), and the job is finished with what went wrong, if anything: a job never stays "running".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.optimize import job_summary, run_optimize
+from engine.optimize_choice import BaselineFailed
+from engine.record import TrialRecord
+from engine.requests import OptimizeRequest, RunRequest
+from engine.runner import CurveSink, Progress, run_request
+from engine.store import Store
+
+
+@dataclass
+class JobOutcome:
+    records: list[TrialRecord] = field(default_factory=list)  # every record stored, failures included
+    result: dict[str, Any] | None = None  # a quality-floor search's whole result (engine.optimize)
+    error: str = ""  # the job's error as stored; "" when it did its work
+
+
+def store_sinks(store: Store, job_id: int) -> tuple[Progress, CurveSink]:
+    """Progress and live training curves of a job, written to the store as they come."""
+    return (lambda f, m: store.update_progress(job_id, f, m),
+            lambda model, technique, point: store.add_curve_point(job_id, model, technique, point))
+
+
+def run_job(store: Store, job_id: int, request: RunRequest | OptimizeRequest, progress: Progress | None = None,
+            curve: CurveSink | None = None, *, max_candidates: int | None = None) -> JobOutcome:
+    """Run the request of job `job_id` (already in the store, claimed or started) and finish the job.
+
+    A run fails when every trial failed; a search when its fp32 baseline failed (BaselineFailed is not raised:
+    the outcome carries it). Any other exception, Ctrl-C included, fails the job and propagates."""
+    default_progress, default_curve = store_sinks(store, job_id)
+    progress, curve = progress or default_progress, curve or default_curve
+    outcome = JobOutcome()
+
+    def keep(record: TrialRecord) -> None:
+        store.add_trial(record)
+        outcome.records.append(record)
+
+    try:
+        if isinstance(request, OptimizeRequest):
+            outcome.result = run_optimize(request, job_id, progress, curve, on_record=keep,
+                                          max_candidates=max_candidates)
+            store.set_result(job_id, job_summary(outcome.result))
+        else:
+            for record in run_request(request, job_id, progress, curve):
+                keep(record)
+    except BaselineFailed as error:
+        outcome.error = str(error)
+        store.finish(job_id, outcome.error)
+        return outcome
+    except BaseException as error:  # a crash or Ctrl-C: the job must not stay "running"
+        store.finish(job_id, f"{'' if isinstance(error, Exception) else 'Interrupted: '}"
+                             f"{type(error).__name__}: {error}")
+        raise
+    failures = [f"{r.model} · {r.technique}: {r.error}" for r in outcome.records if r.status == "failed"]
+    total = len(outcome.records)
+    if failures and len(failures) == total and outcome.result is None:
+        outcome.error = "Every trial failed. " + " | ".join(failures)
+    store.finish(job_id, outcome.error)
+    if failures and not outcome.error:
+        store.update_message(job_id, f"finished; {len(failures)} of {total} trials failed")
+    return outcome

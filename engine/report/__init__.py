@@ -1,1 +1,0 @@
-"""Reports built from trial records without Streamlit: altair charts, chart images, the one-page briefing."""
