@@ -13,7 +13,7 @@ from engine.stored_runs import run_records, runs_with_results
 from engine.summary.headline import headline
 from engine.summary.payback import paybacks
 from engine.summary.variants import model_order, relative_to_fp32
-from engine.views import charts, technique_charts
+from engine.views import charts, detail_charts, technique_charts
 
 st.title("Compare results")
 
@@ -56,6 +56,13 @@ row1[1].altair_chart(charts.co2e_chart(records, domain), width="stretch")
 row2 = st.columns(2, gap="large")
 row2[0].altair_chart(charts.latency_chart(records, domain), width="stretch")
 row2[1].altair_chart(charts.size_chart(records, domain), width="stretch")
+
+if any(r.quality_extras.get("f1_per_class") for r in records):
+    st.subheader("Which classes each variant gets right")
+    st.altair_chart(detail_charts.per_class_chart(records), width="stretch")
+if any(r.quality_extras.get("human_correlation") for r in records):
+    st.subheader("Beside precision@10: does the model see documents as people do?")
+    st.altair_chart(detail_charts.human_agreement_chart(records, domain), width="stretch")
 
 st.subheader("What each technique does to its model")
 relatives = relative_to_fp32(records)

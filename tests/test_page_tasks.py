@@ -100,3 +100,20 @@ def test_home_shows_each_tasks_shipped_reference_in_its_metric(store, monkeypatc
     assert not at.exception
     assert card in [m.label for m in at.metric]
     assert "not this machine" in at.warning[0].value
+
+
+def test_compare_shows_the_kind_specific_extras_as_charts(store, monkeypatch):
+    """Per-class F1 for a classification task, agreement with people for search: from the shipped snapshots."""
+    from engine.reference import load_reference
+
+    for task, description in (("topic", "per-class-f1"), ("search", "human-agreement")):
+        snapshot = load_reference(task, ROOT / "assets" / "reference")
+        job = store.submit(task, {"models": [], "techniques": []})
+        for record in snapshot.records:
+            record.job_id = job
+            store.add_trial(record)
+        store.finish(job)
+        at = page(COMPARE, compare_task_id=task)
+        assert not at.exception
+        specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+        assert any(spec.get("description") == description for spec in specs), task
