@@ -85,7 +85,8 @@ def model_label(model_id: str) -> str:
     spec = MODELS.get(model_id)
     if spec is None:
         return model_id
-    return f"{model_id} ({'rule-based' if spec.family == 'rule-based' else fmt_params(spec.params_m)})"
+    size = {"rule-based": "rule-based", "classic": "classic, no neural network"}.get(spec.family)
+    return f"{model_id} ({size or fmt_params(spec.params_m)})"
 
 
 def technique_label(technique_id: str) -> str:

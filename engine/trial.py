@@ -122,7 +122,8 @@ def _measure(spec: TrialSpec, record: TrialRecord, progress: Progress, curve: Ca
                     break
             window_s = time.perf_counter() - window_start
         progress(0.85, f"Measuring batch-1 latency of {record.variant}")
-        queries = iter(texts * (LATENCY_QUERIES // max(1, len(texts)) + 1))
+        asked = work.queries or texts
+        queries = iter(asked * (LATENCY_QUERIES // max(1, len(asked)) + 1))
         samples_ms = time_calls(lambda: work.query(variant, next(queries), first_outputs),
                                 n=LATENCY_QUERIES, warmup=WARMUP_QUERIES)
 

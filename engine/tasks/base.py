@@ -53,6 +53,7 @@ class Workload:
     # one user query at batch 1, given the outputs of a pass over `texts` (for search: embed, look up that index)
     query: Callable[[Servable, str, Any], Any]
     source: str  # provenance of the test data
+    queries: list[str] | None = None  # what users send one at a time (default: texts); for search the questions
 
     def __len__(self) -> int:
         return len(self.texts)

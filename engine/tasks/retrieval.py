@@ -83,7 +83,8 @@ class Retrieval:
             return nearest(outputs[:n], model.outputs([text], batch_size=1))
 
         return Workload(texts, score, query, questions.source
-                        + (f"; {len(rated.documents)} rated documents ({rated.source})" if rated is not None else ""))
+                        + (f"; {len(rated.documents)} rated documents ({rated.source})" if rated is not None else ""),
+                        queries=list(questions.texts))
 
     def signal(self, task: TaskSpec, seed: int = 0) -> TrainingSignal:
         from engine.models.heads import task_splits
