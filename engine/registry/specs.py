@@ -17,11 +17,6 @@ class MetricSpec:
     low: float = 0.0  # the metric's possible range (a correlation reaches -1)
     high: float = 1.0
 
-    @property
-    def points(self) -> str:
-        """The unit of a difference: 0.01 of a 0..1 metric is one point."""
-        return "points"
-
 
 @dataclass(frozen=True)
 class WeightsSpec:
