@@ -9,6 +9,7 @@ passing flags around:
 - RIGHTSIZE_REGION    default grid region, ISO 3166 alpha-3 or USA-<state> such as USA-CA (default: USA)
 - RIGHTSIZE_OFFLINE   "1" (default) never touches a model hub; "0" lets hub ids load online
 - RIGHTSIZE_THREADS   torch threads used by a trial (default: all cores)
+- RIGHTSIZE_LOCK_DIR  folder of the machine-wide measurement lock (default: the system temp folder)
 - RIGHTSIZE_NO_WORKER "1" queues jobs without starting a worker (page tests; or run `python -m engine worker`)
 - RIGHTSIZE_REFERENCE_DIR  reference snapshots shown before any live run, <task>.json (default: <repo>/assets/reference)
 """

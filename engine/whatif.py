@@ -31,6 +31,9 @@ from engine.summary.payback import break_even_queries
 from engine.summary.variants import latest_variants
 
 PAYBACK_SEARCH_YEARS = 100  # a break-even further out than this is reported as "not within 100 years"
+# Every data centre in the world used about 460 TWh in 2022 (IEA, Electricity 2024; written from memory of the
+# published figure: check before quoting). A yearly projection above it is implausible as a single service.
+WORLD_DATA_CENTRES_KWH_PER_YEAR = 460e9
 
 
 class NoResultsError(LookupError):
@@ -220,9 +223,22 @@ class Projection:
     skipped: list[tuple[str, str]]  # (variant, why) for variants that could not be projected
     notes: tuple[str, ...] = METHOD_NOTES
 
+    @property
+    def cautions(self) -> tuple[str, ...]:
+        """Plain warnings when the scenario projects something no single service could use."""
+        years = [y.energy_kwh for v in [*self.variants, *([self.baseline] if self.baseline else [])]
+                 for y in v.years]
+        peak = max(years, default=0.0)
+        if peak <= WORLD_DATA_CENTRES_KWH_PER_YEAR:
+            return ()
+        return (f"Implausible scenario: one year of it needs up to {peak:,.3g} kWh, more than every data centre in "
+                f"the world used in 2022 (about {WORLD_DATA_CENTRES_KWH_PER_YEAR:,.3g} kWh, IEA). Check the query "
+                "volume, growth and years.",)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "task": self.task,
+            "cautions": list(self.cautions),
             "start": self.start.isoformat(),
             "scenario": self.scenario.to_query(),
             "assumptions": [a.to_dict() for a in self.assumptions],

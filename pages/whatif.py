@@ -150,6 +150,8 @@ except (ScenarioError, TypeError, ValueError) as error:  # out of range or empty
     st.error(str(error) if not isinstance(error, TypeError) else "Every input needs a number.",
              icon=":material/error:")
     st.stop()
+for caution in projection.cautions:
+    st.warning(caution, icon=":material/report:")
 
 address = {"task": task, **scenario.to_query()}
 if st.query_params.to_dict() != address:

@@ -234,3 +234,18 @@ def test_latest_variants_one_per_pair_newest_ok_in_ladder_order(records):
     other = records("minilm-l3", "fp32")
     other.task = "topics"
     assert latest_variants([big, new, failed, old, small, other], "sentiment") == [small, new, big]
+
+
+def test_a_contended_repeat_never_replaces_a_clean_figure(records):
+    """Under a workshop's load a variant measured again on a busy CPU keeps its clean figure as the current one;
+    when only contended measurements exist, the newest is used (and carries its flag for the views)."""
+    from engine.summary.variants import latest_variants
+
+    clean = records("minilm-l3", "int8-dynamic", started_at="2025-01-01T00:00:00+00:00")
+    busy = records("minilm-l3", "int8-dynamic", started_at="2025-02-01T00:00:00+00:00", contended=True,
+                   contention=0.9, latency_p50_ms=543.0)
+    only_busy_old = records("mpnet-base", "fp32", started_at="2025-01-01T00:00:00+00:00", contended=True)
+    only_busy_new = records("mpnet-base", "fp32", started_at="2025-03-01T00:00:00+00:00", contended=True)
+    current = latest_variants([clean, busy, only_busy_old, only_busy_new], "sentiment")
+    assert current == [clean, only_busy_new]
+    assert current[1].contended  # the views warn: only contended figures exist for it

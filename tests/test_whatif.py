@@ -243,3 +243,15 @@ def test_no_results_and_mixed_tasks(records):
         project([records(*MPNET), other], scenario())
     topics = project([records(*MPNET), other], scenario(), task="topics")
     assert topics.task == "topics" and [v.record for v in topics.variants] == [other]
+
+
+def test_an_implausible_projection_carries_a_caution(records):
+    from engine.scenario import Scenario
+    from engine.whatif import project
+
+    recs = [records("minilm-l6", "fp32"), records("mpnet-base", "fp32")]
+    plain = project(recs, Scenario(), task="sentiment")
+    assert plain.cautions == () and plain.to_dict()["cautions"] == []
+    wild = project(recs, Scenario(queries_per_day=1e9, growth_pct=1000, years=20), task="sentiment")
+    assert wild.cautions and "more than every data centre in the world" in wild.cautions[0]
+    assert wild.to_dict()["cautions"] == list(wild.cautions)

@@ -73,6 +73,8 @@ def _print_whatif(result) -> None:
         unit = f" {a.unit}" if a.unit else ""
         year = f", {a.year}" if a.year else ""
         print(f"  {a.label}: {value}{unit}{year} ({a.source})")
+    for caution in result.cautions:
+        print(f"  CAUTION: {caution}")
     for note in result.notes:
         print(f"  - {note}")
 
