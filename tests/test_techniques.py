@@ -111,3 +111,20 @@ def test_a_list_of_specs_splits_where_parameters_also_use_commas():
         "fp32", "distill:teacher=mpnet-base,epochs=1", "int8-dynamic")
     assert split_techniques("layer-drop:keep=3+distill:teacher=mpnet-base,epochs=2+onnx-int8,bf16") == (
         "layer-drop:keep=3+distill:teacher=mpnet-base,epochs=2+onnx-int8", "bf16")
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("int8-dynamic+prune-structured", "prune-structured cannot follow int8-dynamic.*put prune-structured first"),
+    ("bf16+int8-dynamic", "int8-dynamic cannot follow bf16.*one precision step"),
+    ("bf16+onnx-int8", "onnx-int8 cannot follow bf16.*drop bf16"),
+    ("int8-dynamic+distill", "distill cannot follow int8-dynamic"),
+])
+def test_a_pipeline_that_can_only_fail_is_refused_with_the_fix(spec, message):
+    with pytest.raises(ValueError, match=message):
+        parse_spec(spec)
+
+
+def test_pipelines_that_can_work_are_accepted():
+    for spec in ("prune-structured:keep=0.5+int8-dynamic", "int8-dynamic+layer-drop:keep=2",
+                 "layer-drop:keep=3+distill+onnx-int8"):
+        assert parse_spec(spec)

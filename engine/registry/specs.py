@@ -106,6 +106,8 @@ class TechniqueSpec:
     handler: str  # "module:function" with signature (model, ctx, **params) -> model
     params: tuple[ParamSpec, ...] = ()
     final: bool = False  # leaves PyTorch (e.g. for ONNX Runtime): must be the last step of a pipeline
+    needs_fp32: bool = False  # reads or trains fp32 weights: cannot follow a step that leaves fp32
+    leaves_fp32: bool = False  # the weights are int8 or bf16 afterwards
 
     @property
     def form(self) -> str:

@@ -17,23 +17,23 @@ TECHNIQUES: dict[str, TechniqueSpec] = {
             "int8-dynamic", "8-bit weights (PyTorch)",
             "Stores the big matrices and the vocabulary as 8-bit integers instead of 32-bit numbers: "
             "about 4x smaller, usually faster on CPUs.",
-            ENCODER, "engine.techniques.quantize:int8_dynamic",
+            ENCODER, "engine.techniques.quantize:int8_dynamic", needs_fp32=True, leaves_fp32=True,
         ),
         TechniqueSpec(
             "bf16", "Half precision (bfloat16)",
             "Uses 16-bit numbers: half the memory. Fast only on chips with bfloat16 instructions; "
             "elsewhere it is emulated and slower.",
-            ENCODER, "engine.techniques.quantize:bf16",
+            ENCODER, "engine.techniques.quantize:bf16", needs_fp32=True, leaves_fp32=True,
         ),
         TechniqueSpec(
             "onnx-fp32", "ONNX Runtime (same numbers)",
             "Runs the unchanged model in ONNX Runtime, a lean inference engine: shows what the engine alone gains.",
-            ENCODER, "engine.techniques.onnx:onnx_fp32", final=True,
+            ENCODER, "engine.techniques.onnx:onnx_fp32", final=True, needs_fp32=True,
         ),
         TechniqueSpec(
             "onnx-int8", "ONNX Runtime, 8-bit",
             "ONNX Runtime with 8-bit weights: the fastest way measured to run these models on a CPU.",
-            ENCODER, "engine.techniques.onnx:onnx_int8", final=True,
+            ENCODER, "engine.techniques.onnx:onnx_int8", final=True, needs_fp32=True,
         ),
         TechniqueSpec(
             "prune-unstructured", "Pruning, scattered weights",
@@ -41,12 +41,14 @@ TECHNIQUES: dict[str, TechniqueSpec] = {
             "multiplies the zeros.",
             ENCODER, "engine.techniques.prune:prune_unstructured",
             (ParamSpec("sparsity", "float", 0.5, 0.0, 1.0, high_open=True, help="share of weights set to zero"),),
+            needs_fp32=True,
         ),
         TechniqueSpec(
             "prune-structured", "Pruning, whole heads and neurons",
             "Removes the least important attention heads and neurons outright: a genuinely smaller, faster model.",
             ENCODER, "engine.techniques.prune:prune_structured",
             (ParamSpec("keep", "float", 0.5, 0.0, 1.0, low_open=True, help="share of heads and neurons kept"),),
+            needs_fp32=True,
         ),
         TechniqueSpec(
             "layer-drop", "Fewer layers",
@@ -65,12 +67,14 @@ TECHNIQUES: dict[str, TechniqueSpec] = {
              ParamSpec("transfer", "int", 0, 0, 20000,
                        help="extra unlabelled sentences the teacher labels for the student (0: labelled ones only)",
                        optional=True)),
+            needs_fp32=True,
         ),
         TechniqueSpec(
             "finetune", "Retraining on the labels alone",
             "Retrains the model on the labelled examples only, without a teacher: the yardstick for distillation.",
             ENCODER, "engine.techniques.distill:finetune",
             (ParamSpec("epochs", "int", 2, 1, 10, help="passes over the training sentences"),),
+            needs_fp32=True,
         ),
     )
 }

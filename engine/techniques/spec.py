@@ -8,6 +8,7 @@ and the CLI validate input without loading a model.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +69,17 @@ def parse_spec(spec: str) -> list[Step]:
     for step in steps[:-1]:
         if get_technique(step.name).final:
             raise ValueError(f"{step.name} must be the last step of a pipeline: it leaves PyTorch for another runtime.")
+    for earlier, later in itertools.combinations(steps, 2):  # a pipeline the engine can tell will fail is refused
+        first, then = get_technique(earlier.name), get_technique(later.name)
+        if first.leaves_fp32 and then.needs_fp32:
+            if then.leaves_fp32:
+                fix = f"use one precision step, {earlier.name} or {later.name}, not both."
+            elif then.final:
+                fix = f"drop {earlier.name}: {later.name} converts the fp32 model itself."
+            else:
+                fix = f"put {later.name} first, e.g. {later.name}+{earlier.name}."
+            raise ValueError(f"{later.name} cannot follow {earlier.name}: it needs the fp32 weights that "
+                             f"{earlier.name} replaced; {fix}")
     return steps
 
 
