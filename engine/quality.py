@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from engine.record import TrialRecord
-from engine.registry import METRICS, MetricSpec, get_task, metric_of
+from engine.registry import METRICS, MetricSpec, get_task, task_metric
 
 
 def metric_for(records: Iterable[TrialRecord] = (), task: str | None = None) -> MetricSpec:
@@ -20,9 +20,8 @@ def metric_for(records: Iterable[TrialRecord] = (), task: str | None = None) -> 
     task = task or next((r.task for r in records), None)
     if task:
         try:
-            get_task(task)
-            return metric_of(task)
-        except ValueError:
+            return task_metric(get_task(task))
+        except ValueError:  # not a task here any more: the records say which metric they were scored by
             pass
     for record in records:
         if record.metric in METRICS:

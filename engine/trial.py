@@ -70,6 +70,7 @@ def _measure(spec: TrialSpec, record: TrialRecord, progress: Progress, curve: Ca
     from engine.measure.contention import ContentionWatch
     from engine.measure.energy import EnergyMeter
     from engine.measure.stats import latency_summary, time_calls
+    from engine.quality import noun
     from engine.registry import get_model, get_task, metric_of
     from engine.tasks import does_not_apply, kind_of, load_model
     from engine.techniques import TechniqueContext, compress, parse_spec
@@ -109,7 +110,7 @@ def _measure(spec: TrialSpec, record: TrialRecord, progress: Progress, curve: Ca
     texts = work.texts
     variant.outputs(texts[:BATCH_SIZE], batch_size=BATCH_SIZE)  # warm-up: first calls allocate and pick kernels
 
-    progress(0.6, f"Measuring {metric_of(task.id).title.lower()}, throughput and energy of {record.variant}")
+    progress(0.6, f"Measuring {noun(metric_of(task.id))}, throughput and energy of {record.variant}")
     with ContentionWatch() as watch:
         with EnergyMeter(region=spec.region) as meter:
             passes, window_start = 0, time.perf_counter()

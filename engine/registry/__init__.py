@@ -33,7 +33,7 @@ __all__ = [
     "MODELS", "METRICS", "PACK_INSTALL", "TASKS", "TECHNIQUES", "ChoiceError", "MetricSpec", "ModelSpec",
     "NotInstalledError", "OfflineError", "ParamSpec", "TaskSpec", "TechniqueSpec", "TestSetSpec", "WeightsSpec",
     "closest", "get_metric", "get_model", "get_task", "get_technique", "get_test_set", "hub_model", "is_hub_id",
-    "is_installed", "metric_of", "require_installed", "resolve", "task_data", "test_data", "transfer_data",
+    "is_installed", "metric_of", "require_installed", "task_metric", "resolve", "task_data", "test_data", "transfer_data",
 ]
 
 
@@ -64,11 +64,15 @@ def get_metric(metric_id: str) -> MetricSpec:
 def metric_of(task_id: str) -> MetricSpec:
     """The headline metric of a task; accuracy for a task this install does not know (an old record)."""
     try:
-        task = get_task(task_id)
+        return task_metric(get_task(task_id))
     except ValueError:
         return METRICS["accuracy"]
+
+
+def task_metric(task: TaskSpec) -> MetricSpec:
+    """The task's metric under the task's own name for it, if it has one ("Spam F1")."""
     metric = METRICS[task.metric]
-    title = task.extra.get("metric_title")  # the task's own name for it: "Spam F1"
+    title = task.extra.get("metric_title")
     return dataclasses.replace(metric, title=title) if title else metric
 
 

@@ -54,6 +54,17 @@ def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, classes: int) -> float:
     return float(np.mean([f1(y_true, y_pred, int(c)) for c in present])) if classes and present.size else 0.0
 
 
+def point_score(metric: str, y_true: np.ndarray, y_pred: np.ndarray, positive: int, classes: int) -> float:
+    """A classification metric's value on labels: accuracy, F1 of the `positive` class, or macro F1."""
+    if metric == "f1":
+        return f1(y_true, y_pred, positive)
+    if metric == "macro-f1":
+        return macro_f1(y_true, y_pred, classes)
+    if metric == "accuracy":
+        return float(np.mean(y_true == y_pred)) if y_true.size else 0.0
+    raise ValueError(f"'{metric}' is not a classification metric: use accuracy, f1 or macro-f1.")
+
+
 def confusion(y_true: np.ndarray, y_pred: np.ndarray, classes: int) -> list[list[int]]:
     """counts[true][predicted]."""
     table = np.zeros((classes, classes), dtype=int)
@@ -79,17 +90,14 @@ def classification_quality(metric: str, labels: Sequence[int], predicted: Sequen
     if metric == "accuracy":
         return Quality(metric, accuracy.value, accuracy.ci_low, accuracy.ci_high, accuracy.n, accuracy.method, extras)
     if metric == "f1":
-        def statistic(i: np.ndarray) -> float:
-            return f1(y[i], p[i], positive)
         extras["flagged_class"] = names[positive]
         tp = int(np.sum((p == positive) & (y == positive)))
         extras["precision"] = tp / max(1, int(np.sum(p == positive)))
         extras["recall"] = tp / max(1, int(np.sum(y == positive)))
-    elif metric == "macro-f1":
-        def statistic(i: np.ndarray) -> float:
-            return macro_f1(y[i], p[i], classes)
-    else:
-        raise ValueError(f"'{metric}' is not a classification metric: use accuracy, f1 or macro-f1.")
+
+    def statistic(i: np.ndarray) -> float:
+        return point_score(metric, y[i], p[i], positive, classes)
+
     low, high = bootstrap(statistic, y.size, seed)
     return Quality(metric, statistic(np.arange(y.size)), low, high, int(y.size), BOOTSTRAP, extras)
 

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from engine.registry import ModelSpec, TaskSpec, resolve, test_data
 from engine.tasks.base import Progress, Servable, TrainingSignal, Workload
-from engine.tasks.scoring import classification_quality, f1, macro_f1
+from engine.tasks.scoring import classification_quality, point_score
 
 UNLABELLED = -1  # a transfer text: only the teacher's answer trains on it
 RULE_BASED = {"vader": "engine.models.vader:load"}
@@ -29,12 +29,7 @@ def metric_score(task: TaskSpec) -> tuple[Any, str]:
     labels = max(2, len(task.labels))
 
     def score(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
-        y, p = np.asarray(y_true), np.asarray(y_pred)
-        if task.metric == "f1":
-            return f1(y, p, task.positive_label)
-        if task.metric == "macro-f1":
-            return macro_f1(y, p, labels)
-        return float(np.mean(y == p))
+        return point_score(task.metric, np.asarray(y_true), np.asarray(y_pred), task.positive_label, labels)
 
     return score, "val_accuracy" if task.metric == "accuracy" else f"val_{task.metric}"
 

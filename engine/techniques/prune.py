@@ -297,13 +297,9 @@ def remove_units(adapter: Adapter, layer: nn.Module, parts: LayerParts, kept_hea
     return shifts
 
 
-def accuracy(classifier: TextModel, texts: Sequence[str], labels: Sequence[int],
-             signal: TrainingSignal | None = None) -> float:
+def accuracy(classifier: TextModel, texts: Sequence[str], labels: Sequence[int], signal: TrainingSignal) -> float:
     """The kind's validation score (accuracy for classification by accuracy, precision@10 for search)."""
-    if signal is not None:
-        return signal.validation_score(classifier.outputs(texts), labels)
-    predicted = classifier.predict(texts)
-    return sum(p == y for p, y in zip(predicted, labels, strict=True)) / max(1, len(labels))
+    return signal.validation_score(classifier.outputs(texts), labels)
 
 
 def _cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -326,11 +322,10 @@ def choose_compensation(classifier: TextModel, shifts: list[tuple[nn.Linear, tor
     order = np.random.default_rng(ctx.seed).permutation(len(signal.validation_texts))[:SCORING_SENTENCES]
     texts = [signal.validation_texts[i] for i in order]
     labels = [signal.validation_targets[i] for i in order]
-    score = None if signal.score_name == "val_accuracy" else signal
-    without = accuracy(classifier, texts, labels, score)
+    without = accuracy(classifier, texts, labels, signal)
     originals = [(linear, None if linear.bias is None else linear.bias.detach().clone()) for linear, _ in shifts]
     shift_biases(shifts)
-    with_shift = accuracy(classifier, texts, labels, score)
+    with_shift = accuracy(classifier, texts, labels, signal)
     if with_shift <= without:  # a tie keeps the plain cut: fewer changes to the model
         for linear, bias in originals:  # restored, not shifted back: exact in bf16 too
             linear.bias = None if bias is None else nn.Parameter(bias, requires_grad=linear.bias.requires_grad)

@@ -112,17 +112,12 @@ class Teacher:
 
 
 def compute_teacher_logits(task_id: str, teacher: str, splits: Any, region: str, progress: Progress,
-                           labeller: Teacher | None = None,
-                           signal: TrainingSignal | None = None) -> tuple[torch.Tensor, dict[str, Any]]:
+                           labeller: Teacher, signal: TrainingSignal) -> tuple[torch.Tensor, dict[str, Any]]:
     """Run the teacher over the training split and cache its outputs with what they cost. `train_accuracy`
-    is the teacher's own score on them: the kind's validation score (accuracy of class logits by default)."""
+    is the teacher's own score on them: the kind's validation score (accuracy of class logits)."""
     train = splits.train
-    labeller = labeller or Teacher(task_id, teacher, region)
     logits, meta = labeller.label(train.texts, "training sentences", progress)
-    if signal is None:
-        agree = (logits.argmax(dim=-1) == torch.tensor(train.labels)).float().mean().item()
-    else:
-        agree = signal.validation_score(logits.numpy(), train.labels)
+    agree = signal.validation_score(logits.numpy(), train.labels)
     meta.update(train_accuracy=round(agree, 4), data=train.source)
     save_tensors(teacher_logits_path(task_id, teacher, splits), {"logits": logits}, meta)
     return logits, meta

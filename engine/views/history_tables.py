@@ -66,13 +66,16 @@ def choices(rows: Sequence[StoredTrial], task: str = ANY) -> tuple[list[str], li
 def trial_table(rows: Iterable[StoredTrial]) -> list[dict[str, Any]]:
     """One row per trial with the key figures (units in the names); a failed trial keeps its reason."""
     out = []
+    metric_titles: dict[str, str] = {}
     for row in rows:
         r, ok = row.record, row.record.status == "ok"
+        if r.task not in metric_titles:
+            metric_titles[r.task] = metric_for([r]).title
         out.append({
             "trial_id": row.id, "job_id": r.job_id, "started_at": r.started_at.replace("T", " ")[:16],
             "task": r.task, "model": r.model, "technique": r.technique,
             "status": r.status if ok else f"{r.status}: {r.error or 'no reason recorded'}",
-            "metric": metric_for([r]).title, "quality": r.quality if ok else None,
+            "metric": metric_titles[r.task], "quality": r.quality if ok else None,
             "latency_p95_ms": r.latency_p95_ms if ok else None,
             "energy_wh_per_1k": r.energy_wh_per_1k if ok else None,
             "co2e_g_per_1k": r.co2e_g_per_1k if ok else None,
