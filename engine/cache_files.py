@@ -99,9 +99,16 @@ def folder_problem(folder: Path) -> str | None:
     return None
 
 
-def discard(path: Path) -> None:
-    """Remove a damaged file or folder; a folder is renamed aside first so no reader sees it half deleted."""
+def discard(path: Path, inode: int) -> None:
+    """Remove a damaged file or folder, unless another process replaced it since it was checked (its inode
+    changed: theirs is new, and is checked in turn). A folder is renamed aside first so no reader sees it half
+    deleted."""
     _intact.pop(path, None)
+    try:
+        if path.stat().st_ino != inode:
+            return
+    except FileNotFoundError:
+        return
     if path.is_dir():
         aside = Path(tempfile.mkdtemp(prefix=f".damaged-{path.name}-", dir=path.parent))
         os.replace(path, aside / path.name)
@@ -120,6 +127,7 @@ def prepared_folder(final: Path, build: Callable[[Path], None], publish: Callabl
     manifest or its load. build(tmp) fills a temporary folder beside `final`; publish(tmp, final) renames it
     into place. Raises CacheError (naming `final` and `fix`) when the rebuilt folder is bad too."""
     if final.exists():
+        inode = final.stat().st_ino
         problem = folder_problem(final)
         if problem is None:
             try:
@@ -127,7 +135,7 @@ def prepared_folder(final: Path, build: Callable[[Path], None], publish: Callabl
             except Exception as error:  # whatever the loader trips on, a rebuild is the remedy to try
                 problem = _describe(error)
         log.warning("Cached %s %s: removing it and rebuilding it once.", final, problem)
-        discard(final)
+        discard(final, inode)
         rebuilt = True
     else:
         rebuilt = False
@@ -136,9 +144,8 @@ def prepared_folder(final: Path, build: Callable[[Path], None], publish: Callabl
     if problem is None:
         try:
             return load(final)
-        except Exception as error:
-            problem = _describe(error)
-            raise CacheError(_still_bad(final, problem, rebuilt, fix)) from error
+        except Exception as error:  # built from the same source again, it would fail again: say so
+            raise CacheError(_still_bad(final, _describe(error), rebuilt, fix)) from error
     raise CacheError(_still_bad(final, problem, rebuilt, fix))
 
 
@@ -193,13 +200,15 @@ def tensors_problem(tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, 
 def cached_file(path: Path, read: Callable[[Path], T]) -> T | None:
     """read(path) of a cached file; None when it is absent, or damaged (read raised): a damaged file is logged
     and removed, so the caller rebuilds it, and then checks the new one with written_file."""
-    if not path.is_file():
+    try:
+        inode = path.stat().st_ino
+    except FileNotFoundError:
         return None
     try:
         return read(path)
     except Exception as error:  # checksum mismatch, truncation, bad JSON metadata, I/O error
         log.warning("Cached %s is damaged (%s): removing it and rebuilding it once.", path, error)
-        discard(path)
+        discard(path, inode)
         return None
 
 
