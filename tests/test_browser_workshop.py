@@ -1,6 +1,7 @@
 """A real browser against a workshop: `./scripts/run.sh --workshop` listens on every interface and prints a fresh
-access code; chromium sees only the sign-in form, a wrong code is refused, the printed code opens Home; a page's
-own address asks again (a new browser session) and opens that page, where an attendee has no delete controls. Screenshots in test-artifacts/."""
+access code; chromium sees only the sign-in form, a wrong code is refused, the printed code opens Home; a shared
+What-if link asks again (a new browser session) and opens its scenario; an attendee's History has no delete
+controls. Screenshots in test-artifacts/."""
 
 import re
 import shutil
@@ -49,12 +50,15 @@ def test_sign_in_with_the_printed_code(workshop):
 
         page.screenshot(path=str(ARTIFACTS / "workshop-home.png"))
 
-        # A page's own address (a link someone shared) asks for the code too, then opens that page
-        page.goto(f"{url}/history")
+        # A shared What-if link (a new browser session) asks for the code too, then opens that very scenario
+        page.goto(f"{url}/whatif?region=FRA")
         expect(page.get_by_label("Access code")).to_be_visible()
-        expect(page.get_by_text("Trials: 2 of 2")).to_have_count(0)
+        expect(page.get_by_text("Grid: France")).to_have_count(0)
         page.get_by_label("Access code").fill(code)
         page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_text("Grid: France (FRA)").first).to_be_visible()
+
+        page.get_by_test_id("stSidebarNavItems").get_by_role("link", name="History").click()
         expect(page.get_by_text("Trials: 2 of 2")).to_be_visible()
         page.get_by_text("Delete a trial or a run").click()
         expect(page.get_by_text("is for the workshop's facilitator")).to_be_visible()
