@@ -10,7 +10,6 @@ import streamlit as st
 from app import access
 
 ROLE_KEY = "access_role"  # st.session_state: "attendee" | "facilitator", set by a right code
-ROLE_TITLES = {"attendee": "attendee", "facilitator": "facilitator"}
 
 
 def role() -> access.Role | None:
@@ -70,9 +69,10 @@ def sign_out() -> None:
 
 def sidebar_status() -> None:
     """In workshop mode: who this browser is signed in as, and a way out (to sign in with the other code)."""
-    if access.codes_from_env().workshop and role():
+    current = role()
+    if access.codes_from_env().workshop and current:
         with st.sidebar:
-            st.caption(f":material/badge: Signed in as **{ROLE_TITLES[role()]}**.")
+            st.caption(f":material/badge: Signed in as **{current}**.")
             st.button("Sign out", on_click=sign_out, key="gate_sign_out", icon=":material/logout:")
 
 
