@@ -176,6 +176,8 @@ def isolated_home(tmp_path_factory, monkeypatch) -> None:
     No test sees the repository's reference snapshots either (the `reference` fixture provides one)."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("RIGHTSIZE_HOME", str(home))
+    for var in ("RIGHTSIZE_ACCESS_CODE", "RIGHTSIZE_FACILITATOR_CODE"):  # a workshop's codes would gate pages
+        monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("RIGHTSIZE_REFERENCE_DIR", str(home / "no-reference"))
 
 
