@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -91,6 +92,10 @@ def run_trial_process(spec: TrialSpec, progress: Progress, curve: CurveSink = _i
                 progress(float(event["progress"]), str(event.get("message", "")))
         stderr = child.stderr.read()  # type: ignore[union-attr]
         child.wait()
+        for line in stderr.splitlines():  # a cache rebuilt in the child (engine.cache_files): say so here too
+            if "rightsize.cache" in line:
+                logging.getLogger("rightsize.cache").warning("trial %s · %s: %s", spec.model, spec.technique,
+                                                             line.strip())
     finally:
         if child.poll() is None:
             child.kill()
