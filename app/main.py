@@ -3,9 +3,11 @@ computed from this file)."""
 
 import streamlit as st
 
+from app import ui
 from app.ui import PAGES, page_path
 
 st.set_page_config(page_title="Rightsize", page_icon=":material/insights:", layout="wide")
 pages = [st.Page(page_path(name), title=title, icon=icon, default=name == "home")
          for name, (_, title, icon) in PAGES.items()]
-st.navigation(pages).run()
+ui.storage_banner()
+ui.run_page(st.navigation(pages))
