@@ -12,6 +12,7 @@ import json
 import shutil
 import sqlite3
 import tempfile
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -154,7 +155,7 @@ def salvage(path: Path, out: Path) -> Salvage:
                                 f"sqlite3 tool may save more: `sqlite3 {path} .recover > recovered.sql`")
     out.parent.mkdir(parents=True, exist_ok=True)
     Store(out)  # an empty store of today's schema
-    with sqlite3.connect(out) as dst:
+    with closing(sqlite3.connect(out)) as dst, dst:
         for table, kept in rows.items():
             known = {r[1] for r in dst.execute(f"PRAGMA table_info({table})")}
             for row in kept:
@@ -173,7 +174,7 @@ def salvage(path: Path, out: Path) -> Salvage:
         job_ids = {r["_rowid"] for r in rows.get("jobs", [])}
         report.orphan_trials = sum(1 for r in rows.get("trials", []) if r["job_id"] is not None
                                    and r["job_id"] not in job_ids)
-    with sqlite3.connect(out) as check:
+    with closing(sqlite3.connect(out)) as check:
         report.verified = "; ".join(r[0] for r in check.execute("PRAGMA integrity_check"))
         for table, kept in rows.items():
             stored = check.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
