@@ -34,6 +34,7 @@ from engine.store import Store, StoreCorruptError, StoreFullError, StoreReadOnly
 
 MAIN = str(ROOT / "app" / "main.py")
 HISTORY = str(ROOT / "pages" / "history.py")
+RUN = str(ROOT / "pages" / "run.py")
 
 
 def digest(path: Path) -> str:
@@ -143,7 +144,10 @@ def test_the_dashboard_shows_a_read_only_banner_and_a_delete_is_refused(store, s
         page.button(key="history_delete_trial_go").click().run()
         assert not page.exception
         assert "read-only" in page.error[0].value
-    assert victim.id in [r.id for r in store.trial_rows()]
+        run = AppTest.from_file(RUN, default_timeout=60).run()
+        run.button(key="run_submit").click().run()
+        assert not run.exception and "read-only" in run.error[0].value
+    assert victim.id in [r.id for r in store.trial_rows()] and store.jobs() == Store(store.path).jobs()
 
 
 # ---------------------------------------------------------------------------------------------- damaged
@@ -221,6 +225,22 @@ def test_the_dashboard_names_the_doctor_for_a_damaged_store(store, seeded):
     at = AppTest.from_file(MAIN, default_timeout=60).run()
     assert not at.exception
     assert "python -m engine doctor" in at.error[0].value
+
+
+def test_a_damaged_record_met_mid_page_ends_the_page_with_the_doctor(store, seeded):
+    """Bytes damaged inside a record's text leave SQLite's structure sound (quick_check passes): the page that
+    reads it stops with the message, and doctor leaves that one row out and keeps the rest."""
+    from engine.doctor import salvage
+
+    total = len(store.trials())
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("UPDATE trials SET record = substr(record, 1, 200) WHERE id = 3")
+    conn.close()
+    at = AppTest.from_file(MAIN, default_timeout=60).run()
+    assert not at.exception
+    assert "trial #3" in at.error[0].value and "python -m engine doctor" in at.error[0].value
+    report = salvage(store.path, store.path.with_name("saved.sqlite"))
+    assert report.tables["trials"].damaged == [3] and report.tables["trials"].kept == total - 1
 
 
 # ---------------------------------------------------------------------------------------------- zero-length
