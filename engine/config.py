@@ -12,6 +12,9 @@ passing flags around:
 - RIGHTSIZE_LOCK_DIR  folder of the machine-wide measurement lock (default: the system temp folder)
 - RIGHTSIZE_NO_WORKER "1" queues jobs without starting a worker (page tests; or run `python -m engine worker`)
 - RIGHTSIZE_REFERENCE_DIR  reference snapshots shown before any live run, <task>.json (default: <repo>/assets/reference)
+
+The dashboard alone reads two more (app/access.py; the engine has no notion of users): RIGHTSIZE_ACCESS_CODE
+(set: workshop mode, everyone signs in) and RIGHTSIZE_FACILITATOR_CODE (also deletes runs and trials).
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ default the store's), and the job is finished with what went wrong, if anything:
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,30 @@ from engine.record import TrialRecord
 from engine.requests import OptimizeRequest, RunRequest
 from engine.runner import CurveSink, Progress, run_request
 from engine.store import Store, StoreError, StoreFullError, now_iso
+from engine.trial import TrialSpec
+
+
+class JobCancelled(Exception):
+    """The job's owner asked it to stop (Store.cancel): raised from the progress sink, so the running trial's
+    child process is killed where it is."""
+
+
+CANCEL_POLL_S = 1.0
+
+
+def _cancellable(store: Store, job_id: int, progress: Progress) -> Progress:
+    """`progress`, checking at most once a second whether the job was asked to stop."""
+    checked = [0.0]
+
+    def report(fraction: float, message: str) -> None:
+        now = time.monotonic()
+        if now - checked[0] >= CANCEL_POLL_S:
+            checked[0] = now
+            if store.cancel_requested(job_id):
+                raise JobCancelled(f"Job #{job_id} was cancelled by its owner.")
+        progress(fraction, message)
+
+    return report
 
 log = logging.getLogger("rightsize.execute")
 
@@ -26,6 +51,13 @@ class JobOutcome:
     records: list[TrialRecord] = field(default_factory=list)  # every record stored, failures included
     result: dict[str, Any] | None = None  # a quality-floor search's whole result (engine.optimize)
     error: str = ""  # the job's error as stored; "" when it did its work
+
+
+def _reusable(store: Store, spec: TrialSpec) -> TrialRecord | None:
+    from engine.reuse import find_reusable, reused_copy
+
+    found = find_reusable(store, spec)
+    return reused_copy(*found, spec) if found else None
 
 
 def store_sinks(store: Store, job_id: int) -> tuple[Progress, CurveSink]:
@@ -61,7 +93,8 @@ def run_job(store: Store, job_id: int, request: RunRequest | OptimizeRequest, pr
     A run fails when every trial failed; a search when its fp32 baseline failed (BaselineFailed is not raised:
     the outcome carries it). Any other exception, Ctrl-C included, fails the job and propagates."""
     default_progress, default_curve = store_sinks(store, job_id)
-    progress, curve = progress or default_progress, curve or default_curve
+    progress = _cancellable(store, job_id, progress or default_progress)
+    curve = curve or default_curve
     outcome = JobOutcome()
 
     def keep(record: TrialRecord) -> None:
@@ -74,8 +107,14 @@ def run_job(store: Store, job_id: int, request: RunRequest | OptimizeRequest, pr
                                           max_candidates=max_candidates)
             store.set_result(job_id, job_summary(outcome.result))
         else:
-            for record in run_request(request, job_id, progress, curve):
+            reuse = None if request.remeasure else lambda spec: _reusable(store, spec)
+            for record in run_request(request, job_id, progress, curve, reuse):
                 keep(record)
+                if store.cancel_requested(job_id):
+                    raise JobCancelled(f"Job #{job_id} was cancelled by its owner.")
+    except JobCancelled:
+        store.finish(job_id, cancelled=True)
+        return outcome
     except BaselineFailed as error:
         outcome.error = str(error)
         finish_job(store, job_id, outcome.error)

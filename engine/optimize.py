@@ -93,8 +93,9 @@ class _Search:
         def report(fraction: float, message: str) -> None:
             self.progress(min(0.99, (index + fraction) / max(self.planned, index + 1)), f"{label}: {message}")
 
-        with measurement_lock(on_wait=lambda: report(0.0, "waiting for another measurement to finish")):
+        with measurement_lock(on_wait=lambda: report(0.0, "waiting for another measurement to finish")) as lock:
             record = self.run_trial(spec, report, self.curve)
+        record.measurement_lock = lock
         self.records[candidate.spec] = record
         self.on_record(record)
         value = value_of(record, OBJECTIVES[r.objective].field) if record.status == "ok" else None

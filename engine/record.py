@@ -55,6 +55,10 @@ class TrialRecord:
     # trust
     contention: float | None = None  # share of all CPU time used by other processes while measuring, 0..1
     contended: bool = False
+    # the machine-wide measurement lock held while measuring ({"path", "waited_s"}; {} = measured without it,
+    # as records from before 2026-12 were): another Rightsize measurement cannot have overlapped this one
+    measurement_lock: dict[str, Any] = field(default_factory=dict)
+    reused_from: int | None = None  # the stored trial whose measurement this is (same machine, code, settings)
     hardware: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
     started_at: str = ""  # ISO 8601, UTC

@@ -26,6 +26,7 @@ class RunRequest:
     region: str = field(default_factory=lambda: settings().default_region)
     test_set: str = ""  # "" means the task's first test set
     seed: int = 0
+    remeasure: bool = False  # measure every trial again, even one already measured here (engine.reuse)
 
     def validated(self) -> RunRequest:
         """Check every name and number; raise ChoiceError/ValueError with a clear message. Returns a normalized copy."""
@@ -45,7 +46,7 @@ class RunRequest:
         test_set = get_test_set(task, self.test_set).id if self.test_set else task.test_sets[0].id
         region = grid_intensity(self.region).region
         return RunRequest(task.id, tuple(dict.fromkeys(self.models)), techniques,
-                          int(self.eval_size), region, test_set, int(self.seed))
+                          int(self.eval_size), region, test_set, int(self.seed), bool(self.remeasure))
 
     def trials(self) -> list[tuple[str, str]]:
         return [(m, t) for m in self.models for t in self.techniques]

@@ -1,4 +1,6 @@
 """Runs the trials of a request one at a time, each in a fresh child process, under a machine-wide lock.
+A trial already measured here is served from the store (engine.reuse, when the caller passes it); a contended
+one is measured again once the machine is quiet (RIGHTSIZE_CONTENDED_RETRIES times, default 1), both kept.
 
 The child (`python -m engine trial ...`) speaks JSON lines on stdout: {"progress": f, "message": m} while it
 works, {"curve": {...}} for each training point of a distillation, and {"record": {...}} at the end. One lock file serializes measurements across the dashboard's worker
@@ -14,11 +16,13 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
+from engine.measure.contention import wait_until_quiet
 from engine.record import TrialRecord
 from engine.requests import RunRequest
 from engine.store import now_iso
@@ -26,6 +30,13 @@ from engine.trial import TrialSpec
 
 Progress = Callable[[float, str], None]
 CurveSink = Callable[[str, str, dict], None]  # (model, technique, training point)
+Reuse = Callable[[TrialSpec], TrialRecord | None]  # a stored measurement of this trial, or None
+CONTENDED_RETRIES = 1
+QUIET_WAIT_S = 60.0  # how long a repeat waits for the machine to calm down before giving up
+
+
+def contended_retries() -> int:
+    return int(os.environ.get("RIGHTSIZE_CONTENDED_RETRIES", CONTENDED_RETRIES))
 
 
 def _ignore_curve(model: str, technique: str, point: dict) -> None:
@@ -39,9 +50,11 @@ def measurement_lock_path() -> Path:
 
 
 @contextmanager
-def measurement_lock(on_wait: Callable[[], None] = lambda: None) -> Iterator[None]:
-    """Hold the machine-wide measurement lock: one trial measures at a time, whatever home or process asked."""
+def measurement_lock(on_wait: Callable[[], None] = lambda: None) -> Iterator[dict]:
+    """Hold the machine-wide measurement lock: one trial measures at a time, whatever home or process asked.
+    Yields what a record keeps of it: {"path", "waited_s"}."""
     path = measurement_lock_path()
+    asked = time.monotonic()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
     with contextlib.suppress(OSError):  # another user's lock file: theirs to chmod
@@ -53,7 +66,7 @@ def measurement_lock(on_wait: Callable[[], None] = lambda: None) -> Iterator[Non
             on_wait()
             fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            yield
+            yield {"path": str(path), "waited_s": round(time.monotonic() - asked, 2)}
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
@@ -93,8 +106,9 @@ def run_trial_process(spec: TrialSpec, progress: Progress, curve: CurveSink = _i
 
 
 def run_request(request: RunRequest, job_id: int | None, progress: Progress,
-                curve: CurveSink = _ignore_curve) -> Iterator[TrialRecord]:
-    """Yield one record per (model, technique), in the request's order; failures are records too."""
+                curve: CurveSink = _ignore_curve, reuse: Reuse | None = None) -> Iterator[TrialRecord]:
+    """Yield one record per (model, technique), in the request's order; failures are records too, and so is a
+    contended measurement followed by its quiet repeat."""
     pairs = request.trials()
     for index, (model, technique) in enumerate(pairs):
         spec = TrialSpec(request.task, model, technique, request.eval_size, request.region, request.test_set,
@@ -104,5 +118,22 @@ def run_request(request: RunRequest, job_id: int | None, progress: Progress,
         def report(fraction: float, message: str, index: int = index, label: str = label) -> None:
             progress((index + fraction) / len(pairs), f"{label}: {message}")
 
-        with measurement_lock(on_wait=lambda: report(0.0, "waiting for another measurement to finish")):
-            yield run_trial_process(spec, report, curve)
+        stored = reuse(spec) if reuse else None
+        if stored is not None:
+            report(1.0, f"already measured here (trial #{stored.reused_from}, {stored.started_at[:16]} UTC): reused")
+            yield stored
+            continue
+        busy = 0.0  # others' share of the machine during the last attempt
+        for attempt in range(1 + max(0, contended_retries())):
+            if attempt:
+                report(0.0, f"the machine was busy while measuring (others used {busy:.0%} of it): "
+                            "waiting for it to calm down, then measuring again")
+                if wait_until_quiet(QUIET_WAIT_S) is None:
+                    break  # still busy: keep the contended figure (flagged) rather than hold the queue
+            with measurement_lock(on_wait=lambda: report(0.0, "waiting for another measurement to finish")) as lock:
+                measured = run_trial_process(spec, report, curve)
+            measured.measurement_lock = lock
+            yield measured
+            if measured.status != "ok" or not measured.contended:
+                break
+            busy = measured.contention or 0.0

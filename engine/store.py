@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     task TEXT NOT NULL,
     spec TEXT NOT NULL,            -- JSON: models, techniques, eval_size, region, test_set, seed
-    status TEXT NOT NULL,          -- queued | running | done | failed
+    status TEXT NOT NULL,          -- queued | running | done | failed | cancelled
     progress REAL NOT NULL DEFAULT 0,
     message TEXT NOT NULL DEFAULT '',
     error TEXT NOT NULL DEFAULT '',
@@ -49,7 +49,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     created_at TEXT NOT NULL,
     started_at TEXT,
     finished_at TEXT,
-    result TEXT                    -- JSON summary of a job's outcome (e.g. an accuracy-floor search), or NULL
+    result TEXT,                   -- JSON summary of a job's outcome (e.g. an accuracy-floor search), or NULL
+    owner TEXT NOT NULL DEFAULT '',             -- who asked: a dashboard session's token, "cli", or ''
+    cancel_requested INTEGER NOT NULL DEFAULT 0 -- 1 once the owner asked a running job to stop
 );
 CREATE TABLE IF NOT EXISTS trials (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -73,6 +75,9 @@ CREATE INDEX IF NOT EXISTS trials_by_job ON trials(job_id);
 """
 
 ACTIVE = ("queued", "running")
+# Columns added to `jobs` after its first release: a database from before them gets them on open.
+LATER_JOB_COLUMNS = {"result": "TEXT", "owner": "TEXT NOT NULL DEFAULT ''",
+                     "cancel_requested": "INTEGER NOT NULL DEFAULT 0"}
 SCHEMA_VERSION = 2  # 2: records carry a generic quality (metric, value, CI, extras) instead of accuracy
 
 
@@ -123,6 +128,8 @@ class Job:
     started_at: str | None
     finished_at: str | None
     result: dict[str, Any] | None = None
+    owner: str = ""
+    cancel_requested: int = 0
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Job:
@@ -167,8 +174,9 @@ class Store:
             conn.execute("PRAGMA journal_mode=WAL")
         conn.executescript(SCHEMA)
         columns = {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}
-        if "result" not in columns:  # a database from before job results existed
-            conn.execute("ALTER TABLE jobs ADD COLUMN result TEXT")
+        for name, kind in LATER_JOB_COLUMNS.items():
+            if name not in columns:
+                conn.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
         if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
             _migrate_records(conn)
 
@@ -199,21 +207,44 @@ class Store:
             raise problem from error
 
     # jobs
-    def submit(self, task: str, spec: dict[str, Any]) -> int:
+    def submit(self, task: str, spec: dict[str, Any], owner: str = "") -> int:
         with self._connect() as conn:
             cur = conn.execute(
-                "INSERT INTO jobs(task, spec, status, message, created_at) VALUES (?, ?, 'queued', 'waiting', ?)",
-                (task, json.dumps(spec), now_iso()),
+                "INSERT INTO jobs(task, spec, status, message, created_at, owner) "
+                "VALUES (?, ?, 'queued', 'waiting', ?, ?)",
+                (task, json.dumps(spec), now_iso(), owner),
             )
             return int(cur.lastrowid)
 
-    def start_job(self, task: str, spec: dict[str, Any], worker_pid: int) -> int:
+    def submit_once(self, task: str, spec: dict[str, Any], owner: str, admit: Callable[[list[Job]], None]
+                    ) -> tuple[int, bool]:
+        """Queue a job unless an identical one (same task and spec, anyone's) is queued or running: then
+        return that one, so a double click or two people asking the same thing are served once. `admit(active
+        jobs)` may raise to refuse the new job (a session's cap). One locked transaction: no duplicate slips in.
+        Returns (job id, whether it is new)."""
+        text = json.dumps(spec, sort_keys=True)
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            active = [Job.from_row(r) for r in conn.execute(
+                f"SELECT * FROM jobs WHERE status IN {ACTIVE} ORDER BY id").fetchall()]
+            same = next((j for j in active if j.task == task and json.dumps(j.spec, sort_keys=True) == text), None)
+            if same is not None:
+                return same.id, False
+            admit(active)
+            cur = conn.execute(
+                "INSERT INTO jobs(task, spec, status, message, created_at, owner) "
+                "VALUES (?, ?, 'queued', 'waiting', ?, ?)",
+                (task, json.dumps(spec), now_iso(), owner),
+            )
+            return int(cur.lastrowid), True
+
+    def start_job(self, task: str, spec: dict[str, Any], worker_pid: int, owner: str = "cli") -> int:
         """A job run in the caller's own process (the CLI): it starts as running, owned by that process."""
         with self._connect() as conn:
             cur = conn.execute(
-                "INSERT INTO jobs(task, spec, status, message, worker_pid, created_at, started_at) "
-                "VALUES (?, ?, 'running', 'starting', ?, ?, ?)",
-                (task, json.dumps(spec), worker_pid, now_iso(), now_iso()),
+                "INSERT INTO jobs(task, spec, status, message, worker_pid, created_at, started_at, owner) "
+                "VALUES (?, ?, 'running', 'starting', ?, ?, ?, ?)",
+                (task, json.dumps(spec), worker_pid, now_iso(), now_iso(), owner),
             )
             return int(cur.lastrowid)
 
@@ -231,18 +262,58 @@ class Store:
         return [self._shown(Job.from_row(r)) for r in rows]
 
     def claim_next(self, worker_pid: int) -> Job | None:
-        """Atomically move the oldest queued job to running, owned by this worker."""
+        """Atomically move the next queued job to running, owned by this worker: round robin across owners
+        (engine.fairness), so one session's five jobs do not hold up everyone else's first."""
+        from engine.fairness import run_order
+
         with self._connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
-            row = conn.execute("SELECT id FROM jobs WHERE status = 'queued' ORDER BY id LIMIT 1").fetchone()
-            if row is None:
+            queued = [Job.from_row(r) for r in conn.execute(
+                "SELECT * FROM jobs WHERE status = 'queued' ORDER BY id").fetchall()]
+            if not queued:
                 return None
+            chosen = run_order(queued, _last_started(conn))[0]
             conn.execute(
                 "UPDATE jobs SET status='running', worker_pid=?, started_at=?, message='starting' WHERE id=?",
-                (worker_pid, now_iso(), row["id"]),
+                (worker_pid, now_iso(), chosen.id),
             )
-            job = conn.execute("SELECT * FROM jobs WHERE id = ?", (row["id"],)).fetchone()
+            job = conn.execute("SELECT * FROM jobs WHERE id = ?", (chosen.id,)).fetchone()
         return Job.from_row(job)
+
+    def queue_state(self) -> tuple[list[Job], dict[str, str]]:
+        """The queued and running jobs (oldest first) and when each owner's last job started: what the
+        queue view needs, in one read."""
+        with self._connect() as conn:
+            active = [Job.from_row(r) for r in conn.execute(
+                f"SELECT * FROM jobs WHERE status IN {ACTIVE} ORDER BY id").fetchall()]
+            return active, _last_started(conn)
+
+    def cancel(self, job_id: int, owner: str | None) -> str:
+        """Cancel a job for its owner (owner None: anyone, as the CLI on the server may). A queued job is
+        cancelled at once; a running one is asked to stop (the worker kills its trial and keeps what was
+        measured). Returns the job's status afterwards. NotFoundError for an unknown id; PermissionError for
+        someone else's job; ValueError for a job that has already ended."""
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            row = conn.execute("SELECT status, owner FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"No job #{job_id} in the store.")
+            if owner is not None and row["owner"] != owner:
+                raise PermissionError(f"Job #{job_id} was started by another session: only its owner can cancel it.")
+            if row["status"] == "queued":
+                conn.execute("UPDATE jobs SET status='cancelled', message='cancelled before it started', "
+                             "finished_at=? WHERE id=?", (now_iso(), job_id))
+                return "cancelled"
+            if row["status"] == "running":
+                conn.execute("UPDATE jobs SET cancel_requested=1, message='cancelling: stopping the trial "
+                             "that runs now' WHERE id=?", (job_id,))
+                return "running"
+            raise ValueError(f"Job #{job_id} has already ended ({row['status']}): nothing to cancel.")
+
+    def cancel_requested(self, job_id: int) -> bool:
+        with self._connect() as conn:
+            row = conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return bool(row and row[0])
 
     def update_progress(self, job_id: int, progress: float, message: str) -> None:
         with self._connect() as conn:
@@ -259,13 +330,14 @@ class Store:
         with self._connect() as conn:
             conn.execute("UPDATE jobs SET message=? WHERE id=?", (message, job_id))
 
-    def finish(self, job_id: int, error: str = "") -> None:
-        status = "failed" if error else "done"
+    def finish(self, job_id: int, error: str = "", *, cancelled: bool = False) -> None:
+        status = "cancelled" if cancelled else "failed" if error else "done"
+        message = {"done": "finished", "failed": "failed", "cancelled": "cancelled by its owner"}[status]
         with self._connect() as conn:
             conn.execute(
                 "UPDATE jobs SET status=?, error=?, progress=CASE WHEN ?='done' THEN 1 ELSE progress END, "
                 "message=?, finished_at=? WHERE id=?",
-                (status, error, status, "finished" if not error else "failed", now_iso(), job_id),
+                (status, error, status, message, now_iso(), job_id),
             )
 
     def fail_orphans(self, alive: Callable[[int | None], bool]) -> list[int]:
@@ -401,6 +473,13 @@ class Store:
             row = conn.execute("SELECT COUNT(*), MAX(id), MAX(started_at) FROM trials").fetchone()
         return int(row[0]), row[1], row[2]
 
+    def trial_durations(self) -> list[tuple[str, str, float]]:
+        """(model, technique, seconds) of every ok trial: what queue waits are estimated from."""
+        with self._connect() as conn:
+            rows = conn.execute("SELECT model, technique, json_extract(record, '$.duration_s') FROM trials "
+                                "WHERE status = 'ok' AND json_extract(record, '$.duration_s') > 0").fetchall()
+        return [(r[0], r[1], float(r[2])) for r in rows]
+
     def trial_rows(self, task: str | None = None, job_ids: list[int] | None = None, *, model: str | None = None,
                    technique: str | None = None, machine: str | None = None,
                    since: date | datetime | str | None = None, until: date | datetime | str | None = None,
@@ -476,6 +555,12 @@ def _orphaned(pid: int | None, started_at: str | None, alive: Callable[[int | No
 def orphan_error(pid: int | None) -> str:
     return (f"The process running this job (pid {pid}) died before finishing it (killed, crashed or the machine "
             "restarted); the trials it measured before are kept.")
+
+
+def _last_started(conn: sqlite3.Connection) -> dict[str, str]:
+    """Each owner's latest job start (ISO time): whom the round robin served longest ago."""
+    rows = conn.execute("SELECT owner, MAX(started_at) FROM jobs WHERE started_at IS NOT NULL GROUP BY owner")
+    return {row[0]: row[1] for row in rows.fetchall()}
 
 
 def machine_name(record: TrialRecord) -> str:

@@ -5,7 +5,7 @@ the trials shown."""
 import pandas as pd
 import streamlit as st
 
-from app import ui
+from app import gate, ui
 from engine.export import export
 from engine.registry import TASKS
 from engine.store import JobBusyError, NotFoundError, Store, StoreError, machine_name
@@ -37,6 +37,10 @@ def stored_trials(path: str, marker: tuple) -> list:
     return Store(path).trial_rows()
 
 
+flash = st.session_state.pop(FLASH, None)
+if flash:  # before the empty-store stop: deleting the last run still says it did
+    getattr(st, flash[0])(flash[1], icon=":material/check_circle:" if flash[0] == "success" else ":material/error:")
+
 store = Store()
 everything = stored_trials(str(store.path), store.trials_marker())
 jobs = store.jobs(limit=1_000_000)
@@ -47,6 +51,8 @@ if not everything and not jobs:
 
 
 def delete_trial(trial_id: int) -> None:
+    if not gate.may_delete():  # the widgets are not drawn for attendees; refuse here too
+        return
     try:
         record = Store().delete_trial(trial_id)
         st.session_state[FLASH] = ("success", f"Deleted trial #{trial_id} ({record.variant}).")
@@ -55,6 +61,8 @@ def delete_trial(trial_id: int) -> None:
 
 
 def delete_job(job_id: int) -> None:
+    if not gate.may_delete():
+        return
     try:
         n = Store().delete_job(job_id)
         st.session_state[FLASH] = ("success", f"Deleted run #{job_id} and its {n} trial{'s' * (n != 1)}.")
@@ -71,10 +79,6 @@ def keep_valid(key: str, options: list) -> None:
 def any_or(label: str) -> str:
     return label or "any"
 
-
-flash = st.session_state.pop(FLASH, None)
-if flash:
-    getattr(st, flash[0])(flash[1], icon=":material/check_circle:" if flash[0] == "success" else ":material/error:")
 
 # ------------------------------------------------------------------ filters
 tasks = sorted({r.record.task for r in everything} | {j.task for j in jobs},
@@ -122,7 +126,9 @@ if job_rows:
 else:
     st.caption("No run matches these filters.")
 
-with st.expander("Delete a trial or a run", icon=":material/delete:"):
+
+def delete_controls() -> None:
+    """Pick a trial or a run among those shown, confirm, delete."""
     left, right = st.columns(2, gap="large")
     with left:
         labels = {r["trial_id"]: f"#{r['trial_id']} · {r['model']} · {r['technique']} · {r['started_at']}"
@@ -145,6 +151,11 @@ with st.expander("Delete a trial or a run", icon=":material/delete:"):
                                key=f"history_sure_job_{job_id}")
             st.button("Delete run", type="primary", disabled=not sure, on_click=delete_job, args=(job_id,),
                       icon=":material/delete:", key="history_delete_job_go")
+
+
+with st.expander("Delete a trial or a run", icon=":material/delete:"):
+    if gate.facilitator_only("deleting trials and runs"):
+        delete_controls()
 
 # ------------------------------------------------------------------ one variant across machines
 st.subheader("Same variant across machines")

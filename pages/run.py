@@ -3,19 +3,19 @@ queue it for the worker and watch it progress live, training curves included."""
 
 import streamlit as st
 
-from app import ui
+from app import queue_panel, ui
 from app.upload import NEW_DATA, UPLOADED, own_task_ids, upload_panel
 from engine.carbon import regions
 from engine.config import settings
 from engine.objectives import OBJECTIVES
-from engine.queue import job_status, queue_position, submit_optimize, submit_run
+from engine.queue import job_status, queue_view, submit_optimize, submit_run
 from engine.registry import MODELS, TASKS, TECHNIQUES, get_task, is_installed
 from engine.requests import EVAL_SIZE_RANGE, MAX_DROP_PTS_RANGE, NO_TEACHER, OptimizeRequest, RunRequest
 from engine.store import ACTIVE, Store
 from engine.techniques.spec import canonical
 
-ACTIVE_JOB = "active_job_id"  # not a widget key, so it survives switching pages in the browser
-PIPELINES = "run_pipelines"  # the pipelines added for the next run (not a widget key, for the same reason)
+PIPELINES = "run_pipelines"  # the pipelines added for the next run (not a widget key, so it survives page switches)
+owner = queue_panel.session_owner()  # this browser tab's token: its fair turn in the queue, and who may cancel
 
 st.title("Run a comparison")
 st.caption("Each model x technique is one trial: load, compress, answer the test questions, time single "
@@ -66,9 +66,13 @@ with right:
     test_set = st.selectbox("Test set", [s.id for s in task.test_sets],
                             format_func=lambda s: next(x.title for x in task.test_sets if x.id == s),
                             key=f"run_test_set_{task_id}")
-    eval_size = st.number_input("Test questions per trial", *EVAL_SIZE_RANGE, value=300, step=50,
-                                help=f"More questions: a narrower {metric.title} interval, a longer run.",
-                                key="run_eval_size")
+    # No min/max on the widget: Streamlit would silently put back the default; the request's check says why.
+    eval_size = st.number_input("Test questions per trial", value=300, step=50, key="run_eval_size",
+                                help=f"{EVAL_SIZE_RANGE[0]} to {EVAL_SIZE_RANGE[1]}. More questions: a narrower "
+                                     f"{metric.title} interval, a longer run.")
+    remeasure = st.checkbox("Measure again what was already measured here", key="run_remeasure",
+                            help="Off: a trial measured on this machine with the same code and settings, on a "
+                                 "quiet machine, is shown from the store instead of taking a turn in the queue.")
     with st.expander("Every technique, in one line each"):
         ui.technique_help(singles)
 
@@ -108,11 +112,16 @@ for model_spec in missing:
     st.warning(f"{model_spec.id} is not installed here; its trials will fail. Install it with `{model_spec.install}`")
 
 st.write(f"**{len(models) * len(techniques)} trials** ({len(models)} models x {len(techniques)} techniques).")
-if st.button("Run comparison", type="primary", icon=":material/play_arrow:", key="run_submit"):
-    request = RunRequest(task_id, tuple(models), tuple(techniques), int(eval_size), region, test_set)
+request = RunRequest(task_id, tuple(models), tuple(techniques), int(eval_size), region, test_set,
+                     remeasure=remeasure)
+problem = queue_panel.request_problem(request)  # the CLI's checks and messages, before anything is queued
+if problem and (models and techniques):
+    st.error(problem, icon=":material/error:")
+if st.button("Run comparison", type="primary", icon=":material/play_arrow:", key="run_submit",
+             disabled=bool(problem and models and techniques)):
     try:
-        st.session_state[ACTIVE_JOB] = submit_run(request)
-    except ValueError as err:  # unknown names, out-of-range numbers, missing models: the message says which
+        queue_panel.follow_job(submit_run(request, owner=owner), owner)
+    except ValueError as err:  # unknown names, out-of-range numbers, a full queue: the message says which
         st.error(str(err))
 
 with st.expander(f"Find the leanest variant: the cheapest one within a {metric.title} floor", icon=":material/search:"):
@@ -137,10 +146,10 @@ with st.expander(f"Find the leanest variant: the cheapest one within a {metric.t
         format_func=lambda m: {"": "automatic: largest above it", NO_TEACHER: "none: no distillation"}
         .get(m, ui.model_label(m)))
     if st.button("Find the leanest variant", type="primary", icon=":material/search:", key="lean_submit"):
-        request = OptimizeRequest(task_id, lean_model, float(max_drop), objective, int(eval_size), region,
-                                  test_set, teacher=teacher)
+        search = OptimizeRequest(task_id, lean_model, float(max_drop), objective, int(eval_size), region,
+                                 test_set, teacher=teacher)
         try:
-            st.session_state[ACTIVE_JOB] = submit_optimize(request)
+            queue_panel.follow_job(submit_optimize(search, owner=owner), owner)
         except (ValueError, ImportError) as err:
             st.error(str(err))
 
@@ -164,20 +173,31 @@ def live_progress(job_id: int) -> None:
     if job is None or job.status not in ACTIVE:
         st.rerun()
     what = "Search" if job.kind == "optimize" else "Run"
+    rows = queue_view(Store())
+    me = next((r for r in rows if r.job.id == job_id), None)
     if job.status == "queued":
-        ahead = queue_position(Store(), job_id)
-        st.progress(0.0, text=f"{what} #{job_id} is queued: {ahead} run{'s' * (ahead != 1)} ahead of it."
+        ahead = me.position - 1 + sum(r.running for r in rows) if me else 0
+        wait = f", about {queue_panel.fmt_duration(me.wait_s)} to wait" if me and ahead else ""
+        st.progress(0.0, text=f"{what} #{job_id} is queued: {ahead} run{'s' * (ahead != 1)} ahead of it{wait}."
                     if ahead else f"{what} #{job_id} is queued: waiting for the worker to pick it up.")
     else:
         st.progress(job.progress, text=f"{what} #{job_id}: {job.message}")
+    if job.owner == owner and not job.cancel_requested:
+        st.button("Cancel", icon=":material/cancel:", key=f"cancel_{job_id}", on_click=queue_panel.cancel_job,
+                  args=(job_id, owner), help="Stops it now; trials measured so far are kept.")
+    elif job.owner and job.owner != owner:
+        st.caption("Another session asked for exactly this run first: you follow theirs, so it is measured once.")
+    queue_panel.show_queue(rows, owner)
     show_curves(job_id)
     partial = Store().trials(job_ids=[job_id])
     if partial:
         ui.show_results_table(partial)
 
 
-job_id = st.session_state.get(ACTIVE_JOB)
+job_id = queue_panel.followed_job()
 job = job_status(job_id) if job_id else None
+if job is None or job.status not in ACTIVE:
+    queue_panel.show_queue(queue_view(Store()), owner)  # what the room is running, even when we follow nothing
 if job is not None:
     st.divider()
     if job.status in ACTIVE:
@@ -186,7 +206,10 @@ if job is not None:
         records = Store().trials(job_ids=[job.id])
         search = job.kind == "optimize"
         what = "Search" if search else "Run"
-        if job.status == "done":
+        if job.status == "cancelled":
+            st.warning(f"{what} #{job.id} was cancelled. {len(records)} trial{'s' * (len(records) != 1)} measured "
+                       "before it stopped are kept.", icon=":material/cancel:")
+        elif job.status == "done":
             noun = "candidates" if search else "trials"
             st.success(f"{what} #{job.id} finished: {sum(r.status == 'ok' for r in records)} of {len(records)} "
                        f"{noun} measured.", icon=":material/check_circle:")

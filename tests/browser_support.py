@@ -46,16 +46,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(home: Path, cache: Path) -> Iterator[str]:
-    """`./scripts/run.sh --server.port N` in its own process group, with RIGHTSIZE_HOME=home (its store is
-    home/rightsize.sqlite: seed it before calling) and the shared model cache. Yields the base URL."""
+def running_server(home: Path, cache: Path, args: tuple[str, ...] = ()) -> Iterator[str]:
+    """`./scripts/run.sh --server.port N [args]` in its own process group, with RIGHTSIZE_HOME=home (its store is
+    home/rightsize.sqlite: seed it before calling) and the shared model cache. Yields the base URL; what the
+    launcher printed is in home/server.log."""
     port = free_port()
     env = {**os.environ, "RIGHTSIZE_HOME": str(home), "RIGHTSIZE_DB": str(home / "rightsize.sqlite"),
            "RIGHTSIZE_CACHE": str(cache)}
     env.pop("RIGHTSIZE_NO_WORKER", None)
     log_path = home / "server.log"
     log = open(log_path, "wb")  # noqa: SIM115 - closed in the finally below
-    process = subprocess.Popen(["./scripts/run.sh", f"--server.port={port}"], cwd=ROOT, env=env,
+    process = subprocess.Popen(["./scripts/run.sh", *args, f"--server.port={port}"], cwd=ROOT, env=env,
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:

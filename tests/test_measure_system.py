@@ -2,6 +2,7 @@
 
 import json
 import platform
+import socket
 import subprocess
 import sys
 import textwrap
@@ -26,9 +27,10 @@ def _run(code: str) -> dict:
 
 def test_hardware_shape_and_sane_values():
     h = hardware()
-    assert set(h) == {"cpu_model", "cpu_features", "physical_cores", "logical_cores", "memory_gb", "os", "machine",
-                      "torch_threads", "accelerator"}
+    assert set(h) == {"cpu_model", "hostname", "cpu_features", "physical_cores", "logical_cores", "memory_gb", "os",
+                      "machine", "torch_threads", "accelerator"}
     assert isinstance(h["cpu_model"], str) and h["cpu_model"]
+    assert h["hostname"] == socket.gethostname()  # which node measured it, not only which CPU model
     assert isinstance(h["physical_cores"], int) and isinstance(h["logical_cores"], int)
     assert 1 <= h["physical_cores"] <= h["logical_cores"]
     assert isinstance(h["memory_gb"], float) and 0.1 < h["memory_gb"] < 100_000
@@ -66,6 +68,21 @@ def test_versions_from_metadata(monkeypatch):
     assert set(system.PACKAGES) <= set(v) and all(isinstance(x, str) and x for x in v.values())
     monkeypatch.setattr(system, "PACKAGES", ("numpy", "surely-not-installed-pkg"))
     assert versions()["surely-not-installed-pkg"] == NOT_INSTALLED
+
+
+def test_the_code_version_changes_with_the_engine_source(tmp_path, monkeypatch):
+    assert len(system.code_version()) == 12 and versions()["rightsize_code"] == system.code_version()
+    fake = tmp_path / "engine" / "measure"
+    fake.mkdir(parents=True)
+    (tmp_path / "engine" / "a.py").write_text("x = 1\n")
+    monkeypatch.setattr(system, "__file__", str(fake / "system.py"))
+    system.code_version.cache_clear()
+    first = system.code_version()
+    (tmp_path / "engine" / "a.py").write_text("x = 2\n")
+    system.code_version.cache_clear()
+    assert system.code_version() != first
+    monkeypatch.undo()
+    system.code_version.cache_clear()
 
 
 def test_peak_rss_grows_after_touching_200_mb():

@@ -225,8 +225,8 @@ def test_prepared_folder_is_built_once_and_a_lost_race_is_harmless(tmp_path: Pat
         calls.append(folder)
         (folder / "config.json").write_text("{}")
 
-    assert encoders._prepared(final, build) == final and len(calls) == 1
-    encoders._prepared(final, build)
+    assert encoders._prepared(final, build, lambda p: p, "fix") == final and len(calls) == 1
+    encoders._prepared(final, build, lambda p: p, "fix")
     assert len(calls) == 1
     loser = tmp_path / "models" / ".x-tmp"
     loser.mkdir()

@@ -1,5 +1,5 @@
 """Command line: `python -m engine tasks | regions | run | optimize | whatif | recommend | export | brief |
-snapshot | doctor | worker`. Results on stdout, logs on stderr.
+snapshot | queue | cancel | doctor | worker`. Results on stdout, logs on stderr.
 
 Exit status: 0 success, 1 every trial failed (for `optimize`: its fp32 baseline failed; for `whatif` and
 `recommend`: no stored successful trial of the task), 2 bad input (unknown name, out-of-range number, model not
@@ -16,6 +16,7 @@ import sys
 
 from engine.cli.doctor import cmd_doctor
 from engine.cli.info import cmd_regions, cmd_tasks
+from engine.cli.jobs import cmd_cancel, cmd_queue
 from engine.cli.measure import cmd_optimize, cmd_run, cmd_trial, cmd_worker
 from engine.cli.reports import cmd_brief, cmd_export, cmd_snapshot
 from engine.cli.scenario import cmd_recommend, cmd_whatif, scenario_flags
@@ -43,6 +44,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--region", default="", help="grid region: ISO 3166 alpha-3 or USA-<state> (default RIGHTSIZE_REGION or USA)")
     p.add_argument("--test-set", default="")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--remeasure", action="store_true", help="measure every trial again, even one already "
+                   "measured on this machine with the same code and settings (default: reuse it)")
     p.add_argument("--json", action="store_true", help="print the trial records as a JSON array")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("optimize", help="find the leanest variant of a model within a floor of the task's metric")
@@ -106,6 +109,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--command", default="", help="the command that produced the figures (default: from the run)")
     p.add_argument("--jobs", default="", help="comma-separated run ids to include (default: the latest comparison)")
     p.set_defaults(func=cmd_snapshot)
+    p = sub.add_parser("queue", help="the dashboard's queue: what runs, what waits, estimated waits")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_queue)
+    p = sub.add_parser("cancel", help="cancel a queued job, or stop a running one (measured trials are kept)")
+    p.add_argument("job", type=int)
+    p.set_defaults(func=cmd_cancel)
     p = sub.add_parser("doctor", help="check the results database; --salvage saves what is readable into a new file")
     p.add_argument("--db", default="", help="the database to check (default RIGHTSIZE_DB)")
     p.add_argument("--salvage", nargs="?", const="", default=None, metavar="OUT",

@@ -21,7 +21,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     task = args.task or store_csv(args.data, args.text_column, args.label_column)
     request = RunRequest(task, csv_list(args.models), split_techniques(args.techniques), args.eval_size,
                          args.region or RunRequest.__dataclass_fields__["region"].default_factory(),
-                         args.test_set, args.seed).validated()
+                         args.test_set, args.seed, args.remeasure).validated()
     outcome = _run_here(request)
     if args.json:
         print(json.dumps([r.to_dict() for r in outcome.records], indent=2))
@@ -128,7 +128,8 @@ def _print_table(records: list) -> None:
         ci = f"{r.quality:.3f} ({r.quality_ci_low:.3f}-{r.quality_ci_high:.3f})"
         print(f"{r.model:<12} {r.technique:<14} {ci:<22} {r.latency_p50_ms:>8.1f} {r.latency_p95_ms:>8.1f} "
               f"{r.throughput_per_s:>8.1f} {r.energy_wh_per_1k:>8.4f} {r.co2e_g_per_1k:>9.4f} "
-              f"{r.model_size_mb:>7.1f}" + ("  CONTENDED" if r.contended else ""))
+              f"{r.model_size_mb:>7.1f}" + ("  CONTENDED" if r.contended else "")
+              + (f"  reused trial #{r.reused_from} (--remeasure to measure again)" if r.reused_from else ""))
     if records:
         print(f"energy: {records[0].energy_method}")
 

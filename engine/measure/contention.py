@@ -131,3 +131,19 @@ class ContentionWatch:
 
 def _unit(x: float) -> float:
     return min(1.0, max(0.0, x))
+
+
+def wait_until_quiet(max_wait_s: float, sample_s: float = 2.0) -> ContentionReading | None:
+    """Sample the machine for `sample_s` at a time until other processes use at most CONTENTION_FLAG of it, for
+    up to `max_wait_s`: a contended measurement is repeated only once the room has calmed down. Returns the
+    last quiet reading, or None when the machine stayed busy."""
+    import time
+
+    deadline = time.monotonic() + max_wait_s
+    while True:
+        with ContentionWatch() as watch:
+            time.sleep(sample_s)
+        if watch.reading is not None and not watch.reading.contended:
+            return watch.reading
+        if time.monotonic() + sample_s > deadline:
+            return None

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import platform
 import resource
+import socket
 import sys
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -20,6 +23,7 @@ def hardware() -> dict[str, object]:
     torch = sys.modules.get("torch")  # read torch's state only if the caller already loaded it
     return {
         "cpu_model": _cpu_model(),
+        "hostname": socket.gethostname(),
         "cpu_features": _cpu_features(),
         "physical_cores": psutil.cpu_count(logical=False) or logical,
         "logical_cores": logical,
@@ -75,7 +79,20 @@ def versions() -> dict[str, str]:
             out[name] = version(name)
         except PackageNotFoundError:
             out[name] = NOT_INSTALLED
+    out["rightsize_code"] = code_version()
     return out
+
+
+@functools.cache
+def code_version() -> str:
+    """A fingerprint of the engine's source (sha256 of every engine/**/*.py, 12 hex digits): two records with
+    the same one were measured by the same code, whatever the package version says."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def peak_rss_mb() -> float:

@@ -6,7 +6,9 @@ transformers ONNX graph mapped onto a BERT, or a hub id / local folder.
 
 Every loader returns fresh objects, so a caller may quantize or prune what it gets. One-time preparation
 (converting the ONNX file, reassembling the split zip) writes into settings().cache_dir/"models" through a
-temporary folder renamed into place, so two processes preparing at once cannot leave a half-written model.
+temporary folder renamed into place, so two processes preparing at once cannot leave a half-written model;
+the folder carries a manifest of its files' SHA-256, checked once per process before use, and a folder that
+fails it (or fails to load) is rebuilt once (engine.cache_files).
 """
 
 from __future__ import annotations
@@ -16,19 +18,20 @@ import importlib.metadata
 import importlib.util
 import os
 import shutil
-import tempfile
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
+from engine import cache_files
 from engine.config import apply_offline_env, settings
 from engine.models.splitzip import ConcatenatedFile
 from engine.registry import MODELS, ModelSpec, NotInstalledError, is_installed
 
+T = TypeVar("T")
 L3_ONNX_PREFIX = "model.0.auto_model."  # sentence-transformers' name for the BERT inside its pipeline
 
 
@@ -124,29 +127,27 @@ def minilm_l6_dir() -> Path:
 
 
 def _publish(tmp: Path, final: Path) -> None:
-    """Rename a finished temporary folder into place; if another process won the race, keep theirs."""
+    """Rename a finished temporary folder into place; if another process won the race, keep theirs (it was
+    renamed in whole too, and is checked against its own manifest before use)."""
     try:
         os.replace(tmp, final)
     except OSError as error:
-        if not (final / "config.json").is_file():
+        if not (final / cache_files.MANIFEST).is_file():
             raise RuntimeError(f"{final} exists but is incomplete; delete it and retry") from error
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _prepared(final: Path, build: Any) -> Path:
-    """Return `final`, building it first (once per machine) with build(tmp_folder) when it is absent."""
-    if (final / "config.json").is_file():
-        return final
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
-    try:
-        build(tmp)
-        os.chmod(tmp, 0o755)  # mkdtemp makes it private; the cache is shared by the app, worker and CLI
-        _publish(tmp, final)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return final
+def _rebuild_fix(model_id: str, final: Path) -> str:
+    """What to do when a folder built from the model's package is bad: its package is."""
+    hint = _install_hint(model_id)
+    reinstall = f"{hint} --force-reinstall" if hint.startswith("pip install") else hint
+    return f"Its package may be damaged: delete {final} and reinstall it with: {reinstall}"
+
+
+def _prepared(final: Path, build: Callable[[Path], None], load: Callable[[Path], T], fix: str) -> T:
+    """load(final), building the folder first (once per machine) with build(tmp_folder) when it is absent, and
+    rebuilding it once when it no longer matches its checksums or fails to load (engine.cache_files)."""
+    return cache_files.prepared_folder(final, build, _publish, load, fix)
 
 
 def _load_package_folder(model: ModelSpec) -> Encoder:
@@ -253,9 +254,9 @@ def _load_onnx_bert(model: ModelSpec) -> Encoder:
     apply_offline_env()
     onnx_path = _distribution_file(model.weights.packages[-1], model.weights.path, model.id)  # NotInstalledError first
     tokenizer_dir = package_folder(MODELS[model.weights.tokenizer_from])
-    folder = _prepared(settings().cache_dir / "models" / model.id,
-                       lambda target: convert_onnx_bert(target, onnx_path, tokenizer_dir, model.id))
-    return _from_folder(folder, model.id)
+    final = settings().cache_dir / "models" / model.id
+    return _prepared(final, lambda target: convert_onnx_bert(target, onnx_path, tokenizer_dir, model.id),
+                     lambda folder: _from_folder(folder, model.id), _rebuild_fix(model.id, final))
 
 
 def zip_parts(model: ModelSpec) -> list[Path]:
@@ -285,8 +286,9 @@ def extract_parts(target: Path, parts: Sequence[Path]) -> None:
 def _load_split_zip(model: ModelSpec) -> Encoder:
     apply_offline_env()
     parts = zip_parts(model)
-    folder = _prepared(settings().cache_dir / "models" / model.id, lambda target: extract_parts(target, parts))
-    return _from_folder(folder, model.id)
+    final = settings().cache_dir / "models" / model.id
+    return _prepared(final, lambda target: extract_parts(target, parts), lambda folder: _from_folder(folder, model.id),
+                     _rebuild_fix(model.id, final))
 
 
 def _load_hub(model: ModelSpec) -> Encoder:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from engine import cache_files
 from engine.config import settings
 from engine.models.batching import length_sorted_batches, mean_pool
 from engine.models.encoders import Encoder
@@ -114,29 +115,41 @@ def head_path(task_id: str, model_id: str) -> Path:
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
-    """Safetensors with JSON metadata, written to a temporary file in the same folder and renamed: readers never
-    see a partial file. World-readable: the cache is shared by the app, the worker and the CLI."""
+    """Safetensors with JSON metadata and its own SHA-256 (engine.cache_files), written to a temporary file in
+    the same folder and renamed: readers never see a partial file. Read back before returning, so a file that
+    is bad from the start fails here, naming the fix. World-readable: the cache is shared by the app, the
+    worker and the CLI."""
     from safetensors.torch import save_file
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.contiguous() for k, v in tensors.items()}
+    metadata = {k: json.dumps(v) for k, v in meta.items()}
+    metadata[cache_files.DIGEST_KEY] = cache_files.tensors_digest(tensors, metadata)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        save_file({k: v.contiguous() for k, v in tensors.items()}, tmp,
-                  metadata={k: json.dumps(v) for k, v in meta.items()})
+        save_file(tensors, tmp, metadata=metadata)
         os.chmod(tmp, 0o644)  # mkstemp makes it private
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+    cache_files.written_file(path, read_tensors, cache_files.disk_fix(path))
 
 
 def read_tensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """What save_tensors wrote: the tensors and the decoded metadata."""
+    """What save_tensors wrote: the tensors and the decoded metadata. Raises ValueError when they do not match
+    the SHA-256 written with them (or none was), and whatever safetensors raises on an unreadable file."""
     from safetensors import safe_open
 
     with safe_open(str(path), framework="pt") as f:
-        return {k: f.get_tensor(k) for k in f.keys()}, {k: json.loads(v) for k, v in (f.metadata() or {}).items()}  # noqa: SIM118 - safe_open is not iterable
+        # Copies, not views of the mapped file: what the checksum vouched for is what the caller uses.
+        tensors = {k: f.get_tensor(k).clone() for k in f.keys()}  # noqa: SIM118 - safe_open is not iterable
+        metadata = f.metadata() or {}
+    problem = cache_files.tensors_problem(tensors, metadata)
+    if problem:
+        raise ValueError(problem)
+    return tensors, {k: json.loads(v) for k, v in metadata.items() if k != cache_files.DIGEST_KEY}
 
 
 def save_head(path: Path, head: torch.nn.Linear, info: dict[str, Any]) -> None:
@@ -163,13 +176,9 @@ def load_or_train_head(
     train, val = splits.train, splits.validation
     fingerprint = data_fingerprint(model_id, (train.texts, train.labels), (val.texts, val.labels))
     path = head_path(task_id, model_id)
-    if path.is_file():
-        try:
-            head, info = read_head(path)
-            if info.get("fingerprint") == fingerprint:
-                return head, info
-        except Exception:  # a corrupt or foreign file: retrain and overwrite it
-            pass
+    cached = cache_files.cached_file(path, read_head)  # a damaged file is logged, removed and retrained once
+    if cached is not None and cached[1].get("fingerprint") == fingerprint:
+        return cached  # (another fingerprint: trained on other data, retrained and overwritten)
     report = progress or (lambda fraction, message: None)
     total = len(train) + len(val)
 

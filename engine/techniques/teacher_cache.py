@@ -2,8 +2,8 @@
 training texts and on a prefix of the transfer set, each with the time and energy the pass took, so every
 distillation counts them in its upfront cost without running the teacher again.
 
-Files are safetensors keyed on the teacher and the data its head was fitted on; a corrupt or foreign file is
-recomputed, never trusted.
+Files are safetensors keyed on the teacher and the data its head was fitted on, each with its own SHA-256
+(engine.cache_files): a damaged file is logged and recomputed once, a foreign one recomputed, neither trusted.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from engine import cache_files
 from engine.config import settings
 from engine.datasets import Texts
 from engine.measure.energy import EnergyMeter
@@ -60,14 +61,12 @@ def teacher_logits_path(task_id: str, teacher: str, splits: Any) -> Path:
 
 
 def _read_logits(path: Path) -> tuple[torch.Tensor, dict[str, Any]] | None:
-    """Cached logits and their metadata; None when missing, corrupt or foreign (they are then recomputed)."""
-    if not path.is_file():
+    """Cached logits and their metadata; None when missing, damaged or foreign (they are then recomputed). A
+    damaged file (checksum mismatch, unreadable) is logged and removed; save_tensors checks the new one."""
+    found = cache_files.cached_file(path, read_tensors)
+    if found is None or "logits" not in found[0]:
         return None
-    try:
-        tensors, meta = read_tensors(path)
-        return tensors["logits"], meta
-    except Exception:
-        return None
+    return found[0]["logits"], found[1]
 
 
 def read_teacher_logits(task_id: str, teacher: str, splits: Any) -> tuple[torch.Tensor, dict[str, Any]] | None:
