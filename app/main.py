@@ -3,7 +3,7 @@ computed from this file)."""
 
 import streamlit as st
 
-from app import gate
+from app import gate, ui
 from app.ui import PAGES, page_path
 
 st.set_page_config(page_title="Rightsize", page_icon=":material/insights:", layout="wide")
@@ -16,4 +16,5 @@ if not gate.signed_in():
     gate.sign_in_form()
     st.stop()
 gate.sidebar_status()
-page.run()
+ui.storage_banner()
+ui.run_page(page)

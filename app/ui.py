@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
+from streamlit.navigation.page import StreamlitPage
 
 from engine.export import export
 from engine.objectives import OBJECTIVES
@@ -51,6 +52,37 @@ def link_to_page(name: str, label: str | None = None) -> None:
         st.page_link(page_path(name), label=label or title, icon=icon)
     except StreamlitAPIException:
         st.caption(f"{label + ': o' if label else 'O'}pen **{title}** from the navigation menu.")
+
+
+def storage_banner() -> None:
+    """Before any page: a damaged store stops here with the doctor command; a read-only or zero-length one, or
+    results waiting for disk space, get a banner; jobs whose process died are marked failed (the sweep)."""
+    from engine.spawn import pid_alive
+    from engine.store import Store, StoreError
+
+    try:
+        store = Store()
+        store.fail_orphans(pid_alive)
+    except StoreError as error:  # damaged; or no database and a read-only folder to create it in
+        st.error(str(error), icon=":material/database:")
+        st.stop()
+    for warning in store.warnings:
+        st.warning(warning, icon=":material/warning:")
+    if store.read_only:
+        st.info(f"**Read-only store**: results can be viewed; new runs and deletions are refused until "
+                f"{store.path} is writable ({store.health.reason}).", icon=":material/lock:")
+
+
+def run_page(page: StreamlitPage) -> None:
+    """Run the chosen page; a store that fails under it (damaged mid-read, made read-only, full) ends the page
+    with the message and the fix instead of a traceback."""
+    from engine.store import StoreError
+
+    try:
+        page.run()
+    except StoreError as error:
+        st.error(str(error), icon=":material/database:")
+        st.stop()
 
 
 # --------------------------------------------------------------------------------------------- formatting

@@ -6,7 +6,9 @@ default the store's), and the job is finished with what went wrong, if anything:
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +17,7 @@ from engine.optimize_choice import BaselineFailed
 from engine.record import TrialRecord
 from engine.requests import OptimizeRequest, RunRequest
 from engine.runner import CurveSink, Progress, run_request
-from engine.store import Store
+from engine.store import Store, StoreError, StoreFullError, now_iso
 from engine.trial import TrialSpec
 
 
@@ -41,6 +43,8 @@ def _cancellable(store: Store, job_id: int, progress: Progress) -> Progress:
 
     return report
 
+log = logging.getLogger("rightsize.execute")
+
 
 @dataclass
 class JobOutcome:
@@ -58,8 +62,28 @@ def _reusable(store: Store, spec: TrialSpec) -> TrialRecord | None:
 
 def store_sinks(store: Store, job_id: int) -> tuple[Progress, CurveSink]:
     """Progress and live training curves of a job, written to the store as they come."""
-    return (lambda f, m: store.update_progress(job_id, f, m),
-            lambda model, technique, point: store.add_curve_point(job_id, model, technique, point))
+    return (_best_effort(lambda f, m: store.update_progress(job_id, f, m)),
+            _best_effort(lambda model, technique, point: store.add_curve_point(job_id, model, technique, point)))
+
+
+def _best_effort(write: Callable[..., None]) -> Callable[..., None]:
+    """A progress line or curve point the store cannot take (full, read-only) is dropped: raising would end
+    the trial being measured, and the record is what counts."""
+    def call(*args: Any) -> None:
+        try:
+            write(*args)
+        except StoreError as error:
+            log.warning("progress not stored: %s", error)
+    return call
+
+
+def finish_job(store: Store, job_id: int, error: str = "") -> None:
+    """store.finish; on a full disk the ending is kept beside the store and written when space returns, so the
+    job does not stay "running" (until then the worker's death shows it failed)."""
+    try:
+        store.finish(job_id, error)
+    except StoreFullError:
+        store.keep_pending({"op": "finish", "job_id": job_id, "error": error, "at": now_iso()})
 
 
 def run_job(store: Store, job_id: int, request: RunRequest | OptimizeRequest, progress: Progress | None = None,
@@ -93,17 +117,17 @@ def run_job(store: Store, job_id: int, request: RunRequest | OptimizeRequest, pr
         return outcome
     except BaselineFailed as error:
         outcome.error = str(error)
-        store.finish(job_id, outcome.error)
+        finish_job(store, job_id, outcome.error)
         return outcome
     except BaseException as error:  # a crash or Ctrl-C: the job must not stay "running"
-        store.finish(job_id, f"{'' if isinstance(error, Exception) else 'Interrupted: '}"
-                             f"{type(error).__name__}: {error}")
+        finish_job(store, job_id, f"{'' if isinstance(error, Exception) else 'Interrupted: '}"
+                                  f"{type(error).__name__}: {error}")
         raise
     failures = [f"{r.model} · {r.technique}: {r.error}" for r in outcome.records if r.status == "failed"]
     total = len(outcome.records)
     if failures and len(failures) == total and outcome.result is None:
         outcome.error = "Every trial failed. " + " | ".join(failures)
-    store.finish(job_id, outcome.error)
+    finish_job(store, job_id, outcome.error)
     if failures and not outcome.error:
-        store.update_message(job_id, f"finished; {len(failures)} of {total} trials failed")
+        _best_effort(store.update_message)(job_id, f"finished; {len(failures)} of {total} trials failed")
     return outcome

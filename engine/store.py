@@ -4,17 +4,37 @@ while the worker writes."""
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from engine import journal
 from engine.config import settings
 from engine.record import TrialRecord
+from engine.storage import (
+    Health,
+    StoreCorruptError,
+    StoreError,
+    StoreFullError,
+    StoreReadOnlyError,
+    classify,
+    corrupt_error,
+    full_error,
+    inspect,
+    process_started_after,
+    read_only_error,
+)
 from engine.summary.variants import cpu_name
+
+__all__ = ["StoreCorruptError", "StoreError", "StoreFullError", "StoreReadOnlyError"]  # re-exported for callers
+log = logging.getLogger("rightsize.store")
+RETRY_DELAYS_S = (1.0, 2.0, 4.0, 8.0, 15.0)  # ~30 s for disk space to come back before a trial gives up
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -126,26 +146,65 @@ class Job:
 class Store:
     def __init__(self, path: Path | str | None = None) -> None:
         self.path = Path(path) if path else settings().db_path
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as conn:
+        self.health: Health = inspect(self.path)  # before any write: damaged, read-only, zero-length (engine.storage)
+        if not self.health.read_only:
+            try:
+                with self._connect() as conn:
+                    self._initialise(conn)
+            except StoreReadOnlyError:  # the permissions said yes, SQLite said no (a read-only mount, NFS)
+                self.health = inspect(self.path, read_only="SQLite refused to write to it")
+        pending = journal.entries(self.path)
+        if pending and self.health.read_only:
+            self.health.warnings.append(f"{len(pending)} result(s) wait in {journal.pending_dir(self.path)} to be "
+                                        "added once the store is writable.")
+        elif pending:
+            self.replay_pending()
+
+    @property
+    def read_only(self) -> bool:
+        return self.health.read_only
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.health.warnings
+
+    def _initialise(self, conn: sqlite3.Connection) -> None:
+        """WAL, tables and migrations of a writable store (nothing is written when they are in place already)."""
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(SCHEMA)
-            columns = {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}
-            for name, kind in LATER_JOB_COLUMNS.items():
-                if name not in columns:
-                    conn.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
-            if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-                _migrate_records(conn)
+        conn.executescript(SCHEMA)
+        columns = {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}
+        for name, kind in LATER_JOB_COLUMNS.items():
+            if name not in columns:
+                conn.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
+        if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            _migrate_records(conn)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=30)
-        conn.row_factory = sqlite3.Row
+        """A connection in one transaction; SQLite's read-only, full and damaged errors become StoreErrors."""
         try:
-            with conn:  # commits on success, rolls back on error
-                yield conn
-        finally:
-            conn.close()
+            if self.health.uri:
+                conn = sqlite3.connect(self.health.uri, uri=True, timeout=30)
+            else:
+                conn = sqlite3.connect(self.path, timeout=30)
+            conn.row_factory = sqlite3.Row
+            try:
+                if self.health.schema_missing:  # a read-only file without our tables reads as an empty store
+                    for statement in SCHEMA.split(";"):
+                        if "CREATE TABLE" in statement:
+                            conn.execute(statement.replace("CREATE TABLE", "CREATE TEMP TABLE"))
+                with conn:  # commits on success, rolls back on error
+                    yield conn
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError as error:
+            problem = classify(error, self.path)
+            if isinstance(problem, StoreReadOnlyError) and self.health.reason:
+                problem = read_only_error(self.path, self.health.reason)
+            if problem is None:
+                raise
+            raise problem from error
 
     # jobs
     def submit(self, task: str, spec: dict[str, Any], owner: str = "") -> int:
@@ -192,7 +251,7 @@ class Store:
     def job(self, job_id: int) -> Job | None:
         with self._connect() as conn:
             row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return Job.from_row(row) if row else None
+        return self._shown(Job.from_row(row)) if row else None
 
     def jobs(self, task: str | None = None, limit: int = 200) -> list[Job]:
         query, args = "SELECT * FROM jobs", []
@@ -200,7 +259,7 @@ class Store:
             query, args = query + " WHERE task = ?", [task]
         with self._connect() as conn:
             rows = conn.execute(query + " ORDER BY id DESC LIMIT ?", [*args, limit]).fetchall()
-        return [Job.from_row(r) for r in rows]
+        return [self._shown(Job.from_row(r)) for r in rows]
 
     def claim_next(self, worker_pid: int) -> Job | None:
         """Atomically move the next queued job to running, owned by this worker: round robin across owners
@@ -282,17 +341,30 @@ class Store:
             )
 
     def fail_orphans(self, alive: Callable[[int | None], bool]) -> list[int]:
-        """Mark running jobs whose worker process is gone as failed. Returns their ids."""
+        """Mark running jobs whose process is gone (or whose pid now belongs to a younger process) as failed.
+        Returns their ids. A store that cannot be written is left as it is; a read-only one's job() and jobs()
+        show those jobs failed anyway."""
         with self._connect() as conn:
-            rows = conn.execute("SELECT id, worker_pid FROM jobs WHERE status='running'").fetchall()
-            dead = [(r["id"], r["worker_pid"]) for r in rows if not alive(r["worker_pid"])]
-            for job_id, pid in dead:
-                conn.execute(
-                    "UPDATE jobs SET status='failed', error=?, message='failed', finished_at=? WHERE id=?",
-                    (f"The worker process (pid {pid}) died while running this job; results so far are kept.",
-                     now_iso(), job_id),
-                )
+            rows = conn.execute("SELECT id, worker_pid, started_at FROM jobs WHERE status='running'").fetchall()
+        dead = [(r["id"], r["worker_pid"]) for r in rows if _orphaned(r["worker_pid"], r["started_at"], alive)]
+        if dead and not self.read_only:
+            try:
+                with self._connect() as conn:
+                    for job_id, pid in dead:
+                        conn.execute(
+                            "UPDATE jobs SET status='failed', error=?, message='failed', finished_at=? "
+                            "WHERE id=? AND status='running'", (orphan_error(pid), now_iso(), job_id))
+            except (StoreReadOnlyError, StoreFullError) as error:
+                log.warning("jobs %s have a dead worker but cannot be marked failed: %s", [j for j, _ in dead], error)
         return [job_id for job_id, _ in dead]
+
+    def _shown(self, job: Job) -> Job:
+        """In a read-only store (no sweep can save it) a job whose process died is shown failed, not running."""
+        from engine.spawn import pid_alive
+
+        if self.read_only and job.status == "running" and _orphaned(job.worker_pid, job.started_at, pid_alive):
+            return replace(job, status="failed", message="failed", error=orphan_error(job.worker_pid))
+        return job
 
     # training curves (distillation progress, streamed while a trial runs)
     def add_curve_point(self, job_id: int, model: str, technique: str, point: dict[str, Any]) -> None:
@@ -311,14 +383,84 @@ class Store:
 
     # trials
     def add_trial(self, record: TrialRecord) -> int:
-        with self._connect() as conn:
-            cur = conn.execute(
-                "INSERT INTO trials(job_id, task, model, technique, status, started_at, record) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (record.job_id, record.task, record.model, record.technique, record.status,
-                 record.started_at or now_iso(), record.to_json()),
-            )
-            return int(cur.lastrowid)
+        """Store a measured record. On a full disk it is first kept beside the store (engine.journal), then
+        retried for ~30 s; if space does not come back, StoreFullError says where the record waits."""
+        try:
+            with self._connect() as conn:
+                return self._insert_trial(conn, record)
+        except StoreFullError:
+            kept = self.keep_pending({"op": "trial", "job_id": record.job_id, "record": record.to_dict()})
+        for delay_s in RETRY_DELAYS_S:
+            time.sleep(delay_s)
+            try:
+                with self._connect() as conn:
+                    trial_id = self._insert_trial(conn, record, dedupe=True)  # a replay may have added it
+            except StoreFullError:
+                continue
+            if kept:
+                kept.unlink(missing_ok=True)
+            return trial_id
+        where = (f"it is kept in {kept} and is added the next time the store opens with space free" if kept
+                 else "it could not be written anywhere either: its figures are in the log")
+        raise full_error(self.path, f"trial {record.model} · {record.technique} of job {record.job_id} is not "
+                                    f"in the store yet; {where}")
+
+    @staticmethod
+    def _insert_trial(conn: sqlite3.Connection, record: TrialRecord, dedupe: bool = False) -> int:
+        if dedupe:  # the same record of the same job is not added twice (a retry after a replay, two replays)
+            conn.execute("BEGIN IMMEDIATE")
+            row = conn.execute("SELECT id FROM trials WHERE job_id IS ? AND record = ?",
+                               (record.job_id, record.to_json())).fetchone()
+            if row:
+                return int(row["id"])
+        cur = conn.execute(
+            "INSERT INTO trials(job_id, task, model, technique, status, started_at, record) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (record.job_id, record.task, record.model, record.technique, record.status,
+             record.started_at or now_iso(), record.to_json()),
+        )
+        return int(cur.lastrowid)
+
+    def keep_pending(self, entry: dict[str, Any]) -> Path | None:
+        """Keep a write the store cannot take now (engine.journal); None, with the entry logged, when even
+        that fails."""
+        try:
+            path = journal.keep(self.path, entry)
+        except OSError as error:
+            log.error("cannot keep %s beside the store (%s); the entry: %s", entry["op"], error,
+                      json.dumps(entry, sort_keys=True))
+            return None
+        log.warning("the store cannot take a %s now; kept in %s", entry["op"], path)
+        return path
+
+    def replay_pending(self) -> tuple[int, int]:
+        """Write the entries kept while the disk was full; returns (written, still waiting)."""
+        pending, written = journal.entries(self.path), 0
+        for path, entry in pending:
+            try:
+                with self._connect() as conn:
+                    if entry["op"] == "trial":
+                        self._insert_trial(conn, TrialRecord.from_dict(entry["record"]), dedupe=True)
+                    elif entry["op"] == "finish":
+                        status = "failed" if entry["error"] else "done"
+                        conn.execute(
+                            "UPDATE jobs SET status=?, error=?, message=?, finished_at=?, "
+                            "progress=CASE WHEN ?='done' THEN 1 ELSE progress END "
+                            "WHERE id=? AND status IN ('running', 'failed')",
+                            (status, entry["error"], "finished" if status == "done" else "failed",
+                             entry.get("at") or now_iso(), status, entry["job_id"]))
+                    else:
+                        raise KeyError(entry["op"])
+            except StoreFullError:
+                break  # still full: everything waits for the next open
+            except (KeyError, TypeError) as error:
+                log.warning("pending entry %s is not one this version writes (%s); left in place", path, error)
+                continue
+            path.unlink(missing_ok=True)
+            written += 1
+        if written:
+            log.info("added %d pending write(s) to %s", written, self.path)
+        return written, len(pending) - written
 
     def trials(self, task: str | None = None, job_ids: list[int] | None = None, **filters: Any) -> list[TrialRecord]:
         """Trial records, oldest first; the same filters as trial_rows."""
@@ -364,10 +506,16 @@ class Store:
             args.append(last)
         with self._connect() as conn:
             rows = conn.execute(query + " ORDER BY id", args).fetchall()
-        out = [StoredTrial(int(r["id"]), TrialRecord.from_dict(json.loads(r["record"]))) for r in rows]
+        out = [StoredTrial(int(r["id"]), self._record(r)) for r in rows]
         if machine:
             out = [row for row in out if machine.strip().lower() in machine_name(row.record).lower()]
         return out
+
+    def _record(self, row: sqlite3.Row) -> TrialRecord:
+        try:
+            return TrialRecord.from_dict(json.loads(row["record"]))
+        except (ValueError, TypeError) as error:  # bytes damaged inside the text: the page survives it
+            raise corrupt_error(self.path, f"trial #{row['id']}'s record cannot be read: {error}") from error
 
     def delete_trial(self, trial_id: int) -> TrialRecord:
         """Remove one trial; returns its record. NotFoundError for an unknown id."""
@@ -398,6 +546,15 @@ class Store:
     def machines(self, task: str | None = None) -> list[str]:
         """The distinct machines (CPU names) the stored trials ran on, for a filter."""
         return sorted({machine_name(row.record) for row in self.trial_rows(task)})
+
+
+def _orphaned(pid: int | None, started_at: str | None, alive: Callable[[int | None], bool]) -> bool:
+    return not alive(pid) or (pid is not None and process_started_after(pid, started_at))
+
+
+def orphan_error(pid: int | None) -> str:
+    return (f"The process running this job (pid {pid}) died before finishing it (killed, crashed or the machine "
+            "restarted); the trials it measured before are kept.")
 
 
 def _last_started(conn: sqlite3.Connection) -> dict[str, str]:

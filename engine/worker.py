@@ -11,7 +11,7 @@ import logging
 import os
 import time
 
-from engine.execute import run_job
+from engine.execute import finish_job, run_job
 from engine.requests import OptimizeRequest, RunRequest
 from engine.spawn import pid_alive, try_worker_lock
 from engine.store import Store
@@ -42,7 +42,7 @@ def serve(idle_exit_s: float = IDLE_EXIT_S) -> None:
                     run_job(store, job.id, kind.from_dict(job.spec))
                 except Exception as error:  # the worker outlives a broken job (run_job failed it already)
                     log.exception("job %s failed", job.id)
-                    store.finish(job.id, f"{type(error).__name__}: {error}")
+                    finish_job(store, job.id, f"{type(error).__name__}: {error}")
                 idle_since = time.monotonic()
         finally:
             lock.close()

@@ -8,7 +8,7 @@ import streamlit as st
 from app import gate, ui
 from engine.export import export
 from engine.registry import TASKS
-from engine.store import JobBusyError, NotFoundError, Store, machine_name
+from engine.store import JobBusyError, NotFoundError, Store, StoreError, machine_name
 from engine.views import decision_charts
 from engine.views.history_tables import (
     ANY,
@@ -56,7 +56,7 @@ def delete_trial(trial_id: int) -> None:
     try:
         record = Store().delete_trial(trial_id)
         st.session_state[FLASH] = ("success", f"Deleted trial #{trial_id} ({record.variant}).")
-    except NotFoundError as error:
+    except (NotFoundError, StoreError) as error:  # StoreError: a read-only store refuses, saying why
         st.session_state[FLASH] = ("error", str(error))
 
 
@@ -66,7 +66,7 @@ def delete_job(job_id: int) -> None:
     try:
         n = Store().delete_job(job_id)
         st.session_state[FLASH] = ("success", f"Deleted run #{job_id} and its {n} trial{'s' * (n != 1)}.")
-    except (JobBusyError, NotFoundError) as error:  # a running job is refused: the message says why
+    except (JobBusyError, NotFoundError, StoreError) as error:  # running, or a read-only store: the message says why
         st.session_state[FLASH] = ("error", str(error))
 
 

@@ -1,9 +1,10 @@
 """Command line: `python -m engine tasks | regions | run | optimize | whatif | recommend | export | brief |
-snapshot | queue | cancel | worker`. Results on stdout, logs on stderr.
+snapshot | queue | cancel | doctor | worker`. Results on stdout, logs on stderr.
 
 Exit status: 0 success, 1 every trial failed (for `optimize`: its fp32 baseline failed; for `whatif` and
 `recommend`: no stored successful trial of the task), 2 bad input (unknown name, out-of-range number, model not
-installed, hub id while offline) with a message naming the valid choices. `recommend` exits 0 when nothing
+installed, hub id while offline) or a store that cannot do it (read-only, damaged, disk full), with a message
+naming the valid choices or the fix; `doctor` exits 1 when the database has problems. `recommend` exits 0 when nothing
 meets the constraints: that is an answer (recommended is null, binding_constraint says why).
 """
 
@@ -13,6 +14,7 @@ import argparse
 import logging
 import sys
 
+from engine.cli.doctor import cmd_doctor
 from engine.cli.info import cmd_regions, cmd_tasks
 from engine.cli.jobs import cmd_cancel, cmd_queue
 from engine.cli.measure import cmd_optimize, cmd_run, cmd_trial, cmd_worker
@@ -113,6 +115,12 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("cancel", help="cancel a queued job, or stop a running one (measured trials are kept)")
     p.add_argument("job", type=int)
     p.set_defaults(func=cmd_cancel)
+    p = sub.add_parser("doctor", help="check the results database; --salvage saves what is readable into a new file")
+    p.add_argument("--db", default="", help="the database to check (default RIGHTSIZE_DB)")
+    p.add_argument("--salvage", nargs="?", const="", default=None, metavar="OUT",
+                   help="copy every readable row into the new file OUT (default: <db>.salvaged.sqlite beside it)")
+    p.add_argument("--json", action="store_true", help="print the diagnosis (and salvage) as JSON")
+    p.set_defaults(func=cmd_doctor)
     p = sub.add_parser("trial", help=argparse.SUPPRESS)
     p.add_argument("spec")
     p.set_defaults(func=cmd_trial)
