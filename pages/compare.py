@@ -4,7 +4,7 @@ pays back."""
 
 import streamlit as st
 
-from app import ui
+from app import chart_cache, ui
 from app.upload import own_task_ids
 from engine.export import export
 from engine.registry import TASKS
@@ -43,6 +43,7 @@ if not chosen:
     st.stop()
 
 records = run_records(store, task_id, chosen)
+state = ("compare", str(store.path), store.trials_marker(), task_id, tuple(chosen))  # what the charts depend on
 domain = model_order(task_id, records)
 summary = headline(records)
 if summary:
@@ -51,18 +52,18 @@ ui.provenance_caption(records)
 ui.warn_contended(records)
 
 row1 = st.columns([3, 2], gap="large")
-row1[0].altair_chart(charts.quality_energy_chart(records, domain), width="stretch")
-row1[1].altair_chart(charts.co2e_chart(records, domain), width="stretch")
+chart_cache.show(row1[0], (*state, "quality-energy"), lambda: charts.quality_energy_chart(records, domain))
+chart_cache.show(row1[1], (*state, "co2e"), lambda: charts.co2e_chart(records, domain))
 row2 = st.columns(2, gap="large")
-row2[0].altair_chart(charts.latency_chart(records, domain), width="stretch")
-row2[1].altair_chart(charts.size_chart(records, domain), width="stretch")
+chart_cache.show(row2[0], (*state, "latency"), lambda: charts.latency_chart(records, domain))
+chart_cache.show(row2[1], (*state, "size"), lambda: charts.size_chart(records, domain))
 
 if any(r.quality_extras.get("f1_per_class") for r in records):
     st.subheader("Which classes each variant gets right")
-    st.altair_chart(detail_charts.per_class_chart(records), width="stretch")
+    chart_cache.show(st, (*state, "per-class"), lambda: detail_charts.per_class_chart(records))
 if any(r.quality_extras.get("human_correlation") for r in records):
     st.subheader("Beside precision@10: does the model see documents as people do?")
-    st.altair_chart(detail_charts.human_agreement_chart(records, domain), width="stretch")
+    chart_cache.show(st, (*state, "agreement"), lambda: detail_charts.human_agreement_chart(records, domain))
 
 st.subheader("What each technique does to its model")
 relatives = relative_to_fp32(records)
@@ -70,7 +71,8 @@ if relatives:
     basis = st.radio("Speed-up measured as", list(technique_charts.SPEEDUP_BASES), horizontal=True, key="compare_speedup_basis",
                      format_func=lambda b: {"throughput": "throughput at batch 32 (serving many queries)",
                                             "p50": "median time of one query"}[b])
-    st.altair_chart(technique_charts.speedup_chart(relatives, domain, basis), width="stretch")
+    chart_cache.show(st, (*state, "speedup", basis),
+                     lambda: technique_charts.speedup_chart(relatives, domain, basis))
 else:
     st.info("Run a technique besides fp32, together with fp32 on the same model, to see how much faster it "
             f"makes that model and how many points of {ui.noun(ui.metric(task_id))} it costs.", icon=":material/info:")
@@ -84,7 +86,7 @@ if trained:
     cols = st.columns([2, 3], gap="large")
     cols[0].markdown("\n".join(f"- {item.sentence}" for item in trained))
     if any(item.queries is not None for item in trained):
-        cols[1].altair_chart(technique_charts.payback_chart(trained, domain), width="stretch")
+        chart_cache.show(cols[1], (*state, "payback"), lambda: technique_charts.payback_chart(trained, domain))
     ui.show_payback_table(trained)
 
 ui.show_not_ok(records)

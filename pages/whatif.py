@@ -5,7 +5,7 @@ share it."""
 
 import streamlit as st
 
-from app import ui
+from app import chart_cache, ui
 from engine.carbon import regions
 from engine.equivalents import EPA_SOURCE
 from engine.quality import metric_for, noun
@@ -14,6 +14,7 @@ from engine.reference import find_reference
 from engine.registry import TASKS
 from engine.scenario import DEFAULTS, Scenario, ScenarioError
 from engine.store import Store
+from engine.stored_runs import stored_trials
 from engine.summary.headline import headline
 from engine.summary.labels import fmt_queries
 from engine.summary.variants import latest_variants, model_order
@@ -48,7 +49,7 @@ st.caption("How much energy, CO2e and money each measured variant would use serv
            "your grid and data centre. Change any input: the figures update at once from the stored measurements.")
 
 store = Store()
-records = store.trials()
+records = stored_trials(store)
 live = {r.task for r in records if r.status == "ok"}
 snapshots = {}  # a task not measured here yet: its reference results stand in, labelled
 for task_id in TASKS:
@@ -198,7 +199,9 @@ domain = model_order(task, latest)
 metric = st.radio("Show over the years", list(decision_charts.CUMULATIVE), horizontal=True, key="whatif_metric",
                   format_func={"co2e": "CO2e", "cost": "Cost", "energy": "Energy"}.get)
 emphasis = [focus.record.variant, *([base.record.variant] if base else [])]
-st.altair_chart(decision_charts.cumulative_chart(projection, domain, metric, emphasis), width="stretch")
+state = ("whatif", str(store.path), store.trials_marker(), task, bool(snapshot), repr(scenario))  # charts' inputs
+chart_cache.show(st, (*state, "cumulative", metric, tuple(domain), tuple(emphasis)),
+                 lambda: decision_charts.cumulative_chart(projection, domain, metric, emphasis))
 
 with st.expander("Every variant, year 1 and in total", expanded=True):
     rows = projection_rows(projection)
@@ -254,8 +257,10 @@ if advice is not None:
             st.info(f"Nearest miss: {advice.nearest_miss_reason}", icon=":material/near_me:")
     picks = [(advice.recommended, "recommended"), (advice.runner_up, "runner-up"),
              (advice.nearest_miss, "nearest miss")]
-    chart = charts.quality_energy_chart(chosen_records, domain)
-    st.altair_chart(decision_charts.highlight_choices(chart, picks, advice.quality_floor), width="stretch")
+    chart_cache.show(st, (*state, "choices", tuple(r.variant for r in chosen_records), tuple(domain),
+                          tuple((r.variant if r else "", label) for r, label in picks), advice.quality_floor),
+                     lambda: decision_charts.highlight_choices(charts.quality_energy_chart(chosen_records, domain),
+                                                               picks, advice.quality_floor))
 
 # ------------------------------------------------------------------ payback
 paybacks = payback_views(projection)

@@ -1,0 +1,23 @@
+"""Charts drawn from Vega-Lite specs built once per state, for every session: building an altair chart and
+validating it costs 30-60 ms each (most of a Compare rerun), and thirty sessions asking for the same figures
+would pay it thirty times. The key must name everything a chart depends on (the page, the chart, the
+store's trials marker, the choices that shape it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Any
+
+import streamlit as st
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _spec(key: tuple[Hashable, ...], _build: Callable[[], Any]) -> dict:
+    # Validation against the Vega-Lite schema is most of the cost; every chart builder's output is validated
+    # by the tests (tests/test_charts.py and the page tests), not again on every cache miss here.
+    return _build().to_dict(validate=False)
+
+
+def show(container: Any, key: tuple[Hashable, ...], build: Callable[[], Any]) -> None:
+    """Draw `build()`'s chart in `container` (st or a column), from the spec cached under `key`."""
+    container.vega_lite_chart(_spec(key, build), width="stretch")
