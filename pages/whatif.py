@@ -257,7 +257,8 @@ if advice is not None:
             st.info(f"Nearest miss: {advice.nearest_miss_reason}", icon=":material/near_me:")
     picks = [(advice.recommended, "recommended"), (advice.runner_up, "runner-up"),
              (advice.nearest_miss, "nearest miss")]
-    chart_cache.show(st, (*state, "choices", tuple(r.variant for r in chosen_records), tuple(domain),
+    # the picks (chosen under the scenario's costs) and the floor are all this chart takes from the scenario
+    chart_cache.show(st, (*state[:5], "choices", tuple(r.variant for r in chosen_records), tuple(domain),
                           tuple((r.variant if r else "", label) for r, label in picks), advice.quality_floor),
                      lambda: decision_charts.highlight_choices(charts.quality_energy_chart(chosen_records, domain),
                                                                picks, advice.quality_floor))
