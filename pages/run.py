@@ -3,7 +3,7 @@ queue it for the worker and watch it progress live, training curves included."""
 
 import streamlit as st
 
-from app import queue_panel, ui
+from app import gate, queue_panel, ui
 from app.upload import NEW_DATA, UPLOADED, own_task_ids, upload_panel
 from engine.carbon import regions
 from engine.config import settings
@@ -182,11 +182,12 @@ def live_progress(job_id: int) -> None:
                     if ahead else f"{what} #{job_id} is queued: waiting for the worker to pick it up.")
     else:
         st.progress(job.progress, text=f"{what} #{job_id}: {job.message}")
-    if job.owner == owner and not job.cancel_requested:
-        st.button("Cancel", icon=":material/cancel:", key=f"cancel_{job_id}", on_click=queue_panel.cancel_job,
-                  args=(job_id, owner), help="Stops it now; trials measured so far are kept.")
-    elif job.owner and job.owner != owner:
+    mine = job.owner == owner
+    if job.owner and not mine:
         st.caption("Another session asked for exactly this run first: you follow theirs, so it is measured once.")
+    if (mine or gate.may_delete()) and not job.cancel_requested:  # the facilitator may stop anyone's job
+        st.button("Cancel", icon=":material/cancel:", key=f"cancel_{job_id}", on_click=queue_panel.cancel_job,
+                  args=(job_id, owner if mine else None), help="Stops it now; trials measured so far are kept.")
     queue_panel.show_queue(rows, owner)
     show_curves(job_id)
     partial = Store().trials(job_ids=[job_id])

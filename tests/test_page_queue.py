@@ -3,8 +3,11 @@ the shared queue, Cancel for the owner only, and an identical request joined ins
 
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
+from app import access
+from app.gate import ROLE_KEY
 from engine.queue import submit_run
 from engine.requests import EVAL_SIZE_RANGE, RunRequest
 
@@ -52,15 +55,28 @@ def test_a_reload_finds_the_followed_job_and_the_owner_can_cancel_it(store):
     assert any("cancelled" in w.value for w in reloaded.warning)
 
 
-def test_someone_elses_job_shows_progress_but_no_cancel_and_the_queue_lists_both(store):
+@pytest.fixture
+def workshop(monkeypatch):
+    monkeypatch.setenv(access.ACCESS_VAR, "k7mq-2xpa")
+    monkeypatch.setenv(access.FACILITATOR_VAR, "fxm7-nb6z-yv42-5zx2")
+
+
+def test_in_a_workshop_an_attendee_follows_someone_elses_job_without_cancel_and_sees_the_queue(store, workshop):
     theirs = submit_run(RunRequest("sentiment", ("minilm-l3",), ("fp32",), 40), store, owner="someoneelse")
     mine = submit_run(RunRequest("sentiment", ("minilm-l6",), ("fp32",), 40), store, owner="me")
-    at = run_page({"job": str(theirs), "session": "me"})
+    at = run_page({"job": str(theirs), "session": "me"}, **{ROLE_KEY: "attendee"})
     assert not at.exception
     assert not [b for b in at.button if b.key == f"cancel_{theirs}"]
     assert any("you follow theirs" in c.value for c in at.caption)
     (table,) = [d.value for d in at.dataframe]
     assert list(table["Job"]) == [theirs, mine] and list(table["Who"]) == ["another session", "you"]
+
+
+def test_the_facilitator_may_cancel_anyones_job(store, workshop):
+    theirs = submit_run(RunRequest("sentiment", ("minilm-l3",), ("fp32",), 40), store, owner="someoneelse")
+    at = run_page({"job": str(theirs), "session": "me"}, **{ROLE_KEY: "facilitator"})
+    at.button(key=f"cancel_{theirs}").click().run()
+    assert store.job(theirs).status == "cancelled"
 
 
 def test_asking_for_what_another_session_queued_joins_it(store):
