@@ -25,7 +25,7 @@ import pytest
 from conftest import ROOT, make_record, seed_run
 from streamlit.testing.v1 import AppTest
 
-import engine.store as store_module
+import engine.store.trials as store_module
 from engine import cli, journal
 from engine.execute import run_job
 from engine.requests import RunRequest
