@@ -1,0 +1,160 @@
+"""onnx-int8-static and OpenVINO (ov-fp32, ov-bf16, ov-int8) on the tiny registered tasks (tests/tiny_tasks.py):
+close to fp32, threads honoured, calibrated on the training split only, pipelines that end on them."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from engine.models import heads
+from engine.models.compiled_model import CompiledModel
+from engine.models.onnx_model import OnnxModel
+from engine.models.openvino_model import OpenVinoModel
+from engine.models.text_model import count_parameters
+from engine.tasks import load_model
+from engine.techniques import TechniqueContext, compress
+from engine.techniques.auto_choice import bf16_is_fast
+from engine.techniques.calibration import calibration_data
+from engine.trial import TrialSpec, run_trial
+
+QUIET = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
+pytestmark = QUIET
+RUNTIMES = ("onnx-int8-static", "ov-fp32", "ov-bf16", "ov-int8")
+CALIBRATED = ("onnx-int8-static", "ov-int8")
+
+
+@pytest.fixture(autouse=True)
+def one_thread(monkeypatch):
+    monkeypatch.setenv("RIGHTSIZE_THREADS", "1")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def held_out(task: str) -> list[str]:
+    return list(heads.task_splits(task).test.texts)
+
+
+@pytest.mark.parametrize("spec", RUNTIMES)
+def test_classification_answers_match_fp32(tiny_tasks, spec):
+    base = load_model("tiny-topic", "tiny-l")
+    texts = held_out("tiny-topic")
+    reference = base.outputs(texts)
+    served = compress(base, spec, TechniqueContext(task="tiny-topic"))
+    out = served.outputs(texts)
+    assert isinstance(served, CompiledModel) and served.module is None
+    agree = np.mean(out.argmax(axis=1) == reference.argmax(axis=1))
+    # fp32 runtimes give torch's numbers; bf16 keeps ~3 significant digits, int8 ~2: the tiny head's classes
+    # are far apart, so every answer but a near-tie stays the same.
+    assert agree >= (1.0 if spec == "ov-fp32" else 0.95), agree
+    if spec == "ov-fp32":
+        np.testing.assert_allclose(out, reference, atol=1e-4)
+    assert served.num_parameters() == count_parameters(base.module)
+
+
+@pytest.mark.parametrize("spec", RUNTIMES)
+def test_search_embeddings_match_fp32(tiny_tasks, spec):
+    base = load_model("tiny-search", "tiny-l")
+    texts = held_out("tiny-search")
+    reference = base.outputs(texts)
+    out = compress(base, spec, TechniqueContext(task="tiny-search")).outputs(texts)
+    cosine = np.sum(out * reference, axis=1) / (np.linalg.norm(out, axis=1) * np.linalg.norm(reference, axis=1))
+    assert cosine.min() > (0.99999 if spec == "ov-fp32" else 0.99), cosine.min()
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("spec", RUNTIMES)
+def test_threads_are_honoured(tiny_tasks, monkeypatch, spec, threads):
+    monkeypatch.setenv("RIGHTSIZE_THREADS", str(threads))
+    ctx = TechniqueContext(task="tiny-topic")
+    served = compress(load_model("tiny-topic", "tiny-s"), spec, ctx)
+    if isinstance(served, OpenVinoModel):
+        assert served.property("INFERENCE_NUM_THREADS") == threads == ctx.details[spec]["threads"]
+        assert served.property("NUM_STREAMS") == 1
+    else:
+        assert isinstance(served, OnnxModel)
+        assert served.session.get_session_options().intra_op_num_threads == threads
+
+
+class NoTestData:
+    """A test split that fails on any use: calibration must never read it."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"calibration read the test split ({name})")
+
+    def __len__(self):
+        raise AssertionError("calibration read the test split (len)")
+
+
+@pytest.mark.parametrize("spec", [*CALIBRATED, "auto"])
+def test_calibration_and_probe_read_the_training_split_only(tiny_tasks, monkeypatch, spec):
+    real = heads.task_splits("tiny-topic")
+    monkeypatch.setattr(heads, "task_splits", lambda task_id: replace(real, test=NoTestData()))
+    ctx = TechniqueContext(task="tiny-topic")
+    compress(load_model("tiny-topic", "tiny-s"), spec, ctx)
+    facts = ctx.details[spec] if spec != "auto" else ctx.details["auto"]["timings"]["ov-int8"]["details"]
+    assert facts["calibration_split"] == "train" and facts["calibration_sentences"] == len(real.train)
+    assert facts["calibration_source"].startswith(real.train.source)
+    if spec == "auto":
+        assert ctx.details["auto"]["probe"]["split"] == "train"
+
+
+def test_calibration_texts_are_training_sentences(tiny_tasks):
+    splits = heads.task_splits("tiny-search")
+    base = load_model("tiny-search", "tiny-s")
+    calibration = calibration_data("tiny-search", base.tokenizer, sentences=40)
+    assert len(calibration.texts) == 40 and set(calibration.texts) <= set(splits.train.texts)
+    assert sum(len(b["input_ids"]) for b in calibration.batches) == 40
+    assert not set(calibration.texts) & (set(splits.test.texts) - set(splits.train.texts))
+
+
+def test_static_int8_quantizes_the_weight_matmuls_only(tiny_tasks):
+    ctx = TechniqueContext(task="tiny-topic")
+    compress(load_model("tiny-topic", "tiny-l"), "onnx-int8-static", ctx)
+    facts = ctx.details["onnx-int8-static"]
+    # 4 layers x (q, k, v, output, 2 FFN); the attention products of two activations stay fp32, and so does
+    # the classification head (a Gemm: a few hundred weights)
+    assert facts["matmuls_int8"] == 4 * 6 and facts["format"] == "QDQ" and facts["dequantize_nodes"] > 0
+    assert facts["file_mb"] < facts["fp32_file_mb"]
+
+
+def test_bf16_hint_follows_the_cpu(tiny_tasks):
+    from engine.measure.system import hardware
+
+    ctx = TechniqueContext(task="tiny-topic")
+    compress(load_model("tiny-topic", "tiny-s"), "ov-bf16", ctx)
+    native = bf16_is_fast(hardware()["cpu_features"])
+    assert ctx.details["ov-bf16"]["precision_applied"] == ("bf16" if native else "f32")
+    compress(load_model("tiny-topic", "tiny-s"), "ov-int8", ctx)
+    assert ctx.details["ov-int8"]["precision_applied"] == "f32"
+
+
+def test_a_pipeline_ends_on_openvino(tiny_tasks):
+    base = load_model("tiny-topic", "tiny-l")
+    ctx = TechniqueContext(task="tiny-topic")
+    served = compress(base, "layer-drop:keep=2+prune-structured:keep=0.5+ov-int8", ctx)
+    assert isinstance(served, OpenVinoModel) and {"layer-drop", "prune-structured", "ov-int8"} <= ctx.details.keys()
+    assert served.num_parameters() < count_parameters(base.module) / 2
+    with pytest.raises(ValueError, match="final step"):
+        served.with_module(base.module)
+
+
+@pytest.mark.parametrize("spec", ["ov-int8+prune-structured", "bf16+ov-int8", "int8-dynamic+onnx-int8-static"])
+def test_pipelines_that_cannot_work_are_refused(tiny_tasks, spec):
+    with pytest.raises(ValueError, match="last step|cannot follow"):
+        compress(load_model("tiny-topic", "tiny-s"), spec, TechniqueContext(task="tiny-topic"))
+
+
+@pytest.mark.parametrize("task", ["tiny-topic", "tiny-search"])
+def test_a_trial_on_openvino_carries_the_whole_record(tiny_tasks, task):
+    record = run_trial(TrialSpec(task, "tiny-l", "prune-structured:keep=0.5+ov-int8", eval_size=40, region="FRA",
+                                 test_set="tiny-test"))
+    assert record.status == "ok", record.error
+    assert record.quality_ci_low <= record.quality <= record.quality_ci_high
+    assert record.latency_p50_ms > 0 and record.throughput_per_s > 0 and record.energy_wh_per_1k > 0
+    assert record.model_size_mb > 0 and record.details["ov-int8"]["threads"] == 1
+    assert record.versions["openvino"] != "not installed" and record.versions["nncf"] != "not installed"
