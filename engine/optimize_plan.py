@@ -13,15 +13,15 @@ from pathlib import Path
 from engine.config import settings
 from engine.registry import MODELS, is_hub_id
 from engine.requests import NO_TEACHER
+from engine.techniques.auto_choice import bf16_is_fast
 from engine.techniques.spec import canonical
 
 BASELINE = "fp32"
 # Steps that change how the model runs, not its shape: the best one that keeps the floor finishes stage 2's combos.
-FINISHERS = ("onnx-int8", "int8-dynamic", "onnx-fp32", "bf16")
+FINISHERS = ("onnx-int8", "onnx-int8-static", "ov-int8", "int8-dynamic", "onnx-fp32", "ov-bf16", "bf16")
 PRUNE_KEEPS = (0.75, 0.5)  # milder first
 PRUNE_DEEPER_KEEP = 0.35  # tried only when keep=0.5 kept the floor
 DISTILL_EPOCHS = 2
-BF16_FEATURES = ("avx512_bf16", "amx_bf16")  # without them bfloat16 is emulated and slower than fp32
 
 
 @dataclass(frozen=True)
@@ -60,10 +60,6 @@ def half_layers(layers: int) -> int:
     return (layers + 1) // 2  # about half, rounding up: 3 -> 2, 6 -> 3, 12 -> 6
 
 
-def bf16_is_fast(cpu_features: Sequence[str]) -> bool:
-    return any(f in cpu_features for f in BF16_FEATURES)
-
-
 def _pipeline(*steps: str | None) -> str:
     return canonical("+".join(s for s in steps if s))
 
@@ -86,15 +82,23 @@ def stage_one(layers: int, cpu_features: Sequence[str]) -> tuple[list[Candidate]
         Candidate(BASELINE, "the baseline: the model as published; its score sets the floor", 1),
         Candidate("int8-dynamic", "8-bit weights in PyTorch: about 4x smaller, usually faster on CPUs", 1),
         Candidate("onnx-fp32", "the same numbers in ONNX Runtime: what the leaner engine alone gains", 1),
-        Candidate("onnx-int8", "ONNX Runtime with 8-bit weights: the fastest CPU runtime measured here", 1),
+        Candidate("onnx-int8", "ONNX Runtime with 8-bit weights: a fast CPU runtime on every CPU measured here", 1),
+        Candidate("onnx-int8-static", "ONNX Runtime with 8-bit weights and activations calibrated on training "
+                                      "sentences: less work per query than onnx-int8", 1),
+        Candidate("ov-int8", "OpenVINO with 8-bit numbers calibrated on training sentences (NNCF): the fastest "
+                             "runtime measured on CPUs with VNNI/AMX", 1),
     ]
-    skipped = []
-    bf16 = Candidate("bf16", "16-bit numbers: half the memory, fast on CPUs with bfloat16 instructions", 1)
+    skipped = [
+        Candidate("ov-fp32", "onnx-fp32 already shows what a leaner engine gains on the same numbers", 1),
+        Candidate("auto", "the search measures auto's candidates itself, on the test set", 1),
+    ]
+    bf16 = [Candidate("bf16", "16-bit numbers: half the memory, fast on CPUs with bfloat16 instructions", 1),
+            Candidate("ov-bf16", "OpenVINO computing in bfloat16: fast on CPUs with bfloat16 instructions", 1)]
     if bf16_is_fast(cpu_features):
-        run.append(bf16)
+        run += bf16
     else:
-        skipped.append(Candidate("bf16", "this CPU lacks avx512_bf16/amx_bf16, so bfloat16 is emulated "
-                                         "and slower than fp32", 1))
+        skipped += [Candidate(c.spec, "this CPU lacks avx512_bf16/amx_bf16, so bfloat16 is emulated "
+                                      "and slower than fp32", 1) for c in bf16]
     run += [
         Candidate(_prune(0.75), "removes a quarter of the attention heads and neurons: a mild, real shrink", 1),
         Candidate(_prune(0.5), "removes half of the heads and neurons: faster, at a larger quality risk", 1),
