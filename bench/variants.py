@@ -93,13 +93,15 @@ def time_all(variants: dict, timed: list[str], repeats: int) -> dict[str, dict[s
     return samples
 
 
-def report(model: str, rows: dict, samples: dict) -> list[dict]:
+def report(model: str, rows: dict, samples: dict, versus: str = "onnx-int8") -> list[dict]:
+    """Print and return every variant's figures; ratios to fp32 and to `versus` (a variant of the same run)."""
     med = {spec: {k: statistics.median(v) for k, v in s.items()} for spec, s in samples.items()}
-    fp32, onnx = med.get("fp32"), med.get("onnx-int8")
+    fp32, onnx = med.get("fp32"), med.get(versus)
+    versus_key = "b32_vs_" + versus.replace("-", "_")
     ref = rows["fp32"]["predicted"] if "fp32" in rows else None
     print(f"\n{model}: {settings().threads} thread(s), load average {os.getloadavg()[0]:.2f}")
     print(f"{'technique':<38} {'acc':>6} {'95% CI':>13} {'flips':>5} {'MB':>6} {'M par':>6} {'b1 ms':>7} "
-          f"{'b32 /s':>7} {'b1 x':>5} {'b32 x':>5} {'vs onnx':>7} {'build s':>7} {'others':>6}")
+          f"{'b32 /s':>7} {'b1 x':>5} {'b32 x':>5} {'vs ref':>7} {'build s':>7} {'others':>6}   (ref: {versus})")
     out = []
     for spec, row in rows.items():
         m = med[spec]
@@ -108,7 +110,7 @@ def report(model: str, rows: dict, samples: dict) -> list[dict]:
             "b1_ms": m["b1_ms"], "b32_per_s": m["b32_per_s"], "others": m["others"],
             "b1_speedup": fp32["b1_ms"] / m["b1_ms"] if fp32 else None,
             "b32_speedup": m["b32_per_s"] / fp32["b32_per_s"] if fp32 else None,
-            "b32_vs_onnx_int8": m["b32_per_s"] / onnx["b32_per_s"] if onnx else None,
+            versus_key: m["b32_per_s"] / onnx["b32_per_s"] if onnx else None,
             "raw": {k: [round(x, 2) for x in v] for k, v in samples[spec].items()},
         }
         out.append(row)
@@ -116,7 +118,7 @@ def report(model: str, rows: dict, samples: dict) -> list[dict]:
         print(f"{spec:<38} {row['accuracy']:>6.3f} [{row['ci'][0]:.3f},{row['ci'][1]:.3f}] "
               f"{fmt(row['flips_vs_fp32'], '5d'):>5} {row['mb']:>6.1f} {row['params_m']:>6.2f} {m['b1_ms']:>7.2f} "
               f"{m['b32_per_s']:>7.1f} {fmt(row['b1_speedup']):>5} {fmt(row['b32_speedup']):>5} "
-              f"{fmt(row['b32_vs_onnx_int8'], '7.2f'):>7} {row['build_s']:>7.0f} {m['others']:>6.0%}")
+              f"{fmt(row[versus_key], '7.2f'):>7} {row['build_s']:>7.0f} {m['others']:>6.0%}")
     return out
 
 
