@@ -61,7 +61,8 @@ def build_all(model: str, specs: list[str], texts: list[str], labels: np.ndarray
                       None)
         start, rest = (variants[prefix], "+".join(steps[len(prefix.split("+")):])) if prefix else (base, spec)
         started = time.perf_counter()
-        variant = start if rest == "fp32" else compress(start, rest, TechniqueContext(task="sentiment"))
+        ctx = TechniqueContext(task="sentiment")
+        variant = start if rest == "fp32" else compress(start, rest, ctx)
         built_s = time.perf_counter() - started + (rows[prefix]["build_s"] if prefix else 0.0)
         predicted = np.array(variant.predict(texts))
         correct = predicted == labels
@@ -69,7 +70,7 @@ def build_all(model: str, specs: list[str], texts: list[str], labels: np.ndarray
         variants[spec] = variant
         rows[spec] = {"model": model, "technique": spec, "build_s": round(built_s, 1),
                       "accuracy": float(correct.mean()), "ci": [interval.ci_low, interval.ci_high], "mb": variant.size_bytes() / 1e6,
-                      "params_m": variant.num_parameters() / 1e6, "predicted": predicted}
+                      "params_m": variant.num_parameters() / 1e6, "predicted": predicted, "details": ctx.details}
         variant.predict(texts[:32])  # warm-up: first calls allocate and pick kernels
         print(f"  built {model} {spec}: acc {correct.mean():.3f} in {built_s:.0f} s", flush=True)
     return variants, rows
