@@ -12,7 +12,8 @@ The search, stage by stage (about 12-16 trials; every candidate's reason goes in
   2. combinations built from what stage 1 showed: the strongest pruning that kept the floor (and a deeper cut
      when keep=0.5 held) and the half-depth model if it held, each finished with the best runtime step that kept
      the floor (onnx-int8, onnx-int8-static or ov-int8, as measured); the half-depth model distilled from a
-     bigger teacher (the expensive one);
+     bigger teacher (the expensive one); ov-int8 with its most sensitive layers kept in float when plain ov-int8
+     missed the floor (ov-int8-aware);
   3. at most one more distillation: a deeper cut if the first kept the floor, a milder one if it did not.
 
 Paired comparison: every candidate answers the same test items (same test set, seed and eval size). With
@@ -151,7 +152,7 @@ def run_optimize(request: OptimizeRequest, job_id: int | None, progress: Progres
         search.measure(candidate)
 
     finisher = search.finisher(baseline)
-    second, skipped = stage_two(search.held, finisher, layers, teacher)
+    second, skipped = stage_two(search.held, finisher, layers, teacher, request.max_drop_pts)
     for candidate in skipped:
         search.note(candidate, "skipped")
     for candidate in second:

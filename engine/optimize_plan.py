@@ -113,11 +113,16 @@ def stage_one(layers: int, cpu_features: Sequence[str]) -> tuple[list[Candidate]
     return [_canonical(c) for c in run], skipped
 
 
-def stage_two(held: Callable[[str], bool], finisher: str | None, layers: int,
-              teacher: str | None) -> tuple[list[Candidate], list[Candidate]]:
+def stage_two(held: Callable[[str], bool], finisher: str | None, layers: int, teacher: str | None,
+              max_drop_pts: float | None = None) -> tuple[list[Candidate], list[Candidate]]:
     """Combinations built from stage 1: `held(spec)` says whether a single step kept the floor; `finisher` is the
-    best runtime step that kept it (None: none did)."""
+    best runtime step that kept it (None: none did). With the search's `max_drop_pts`, an ov-int8 that missed
+    the floor is retried with its most sensitive layers kept in float (ov-int8-aware)."""
     run, skipped = [], []
+    if max_drop_pts is not None and not held("ov-int8"):
+        run.append(Candidate(canonical(f"ov-int8-aware:max_drop={max_drop_pts}"),
+                             "ov-int8 lost more than the floor: keep the layers that cost the most in float until "
+                             f"within {max_drop_pts:g} points on validation sentences", 2))
     finish = f", finished with {finisher}, the best runtime step that kept the floor" if finisher else ""
     no_finisher = "not combined: no runtime step (int8, ONNX) kept the floor while beating fp32"
     kept = [k for k in PRUNE_KEEPS if held(_prune(k))]

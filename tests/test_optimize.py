@@ -164,7 +164,7 @@ def test_layer_count_comes_from_config_json_else_a_hint(tmp_path, monkeypatch):
 # technique -> (accuracy, Wh per 1k queries); anything else gets FALLBACK; None accuracy = the trial fails
 L6_FIGURES = {
     "fp32": (0.800, 0.080), "int8-dynamic": (0.797, 0.035), "onnx-fp32": (0.800, 0.060),
-    "onnx-int8": (0.796, 0.030), "prune-structured:keep=0.75": (0.795, 0.060),
+    "onnx-int8": (0.796, 0.030), "ov-int8": (0.795, 0.036), "prune-structured:keep=0.75": (0.795, 0.060),
     "prune-structured:keep=0.5": (0.770, 0.045), "layer-drop:keep=3": (0.760, 0.040),
     "prune-structured:keep=0.75+onnx-int8": (0.791, 0.022), L6_DISTILL: (0.793, 0.015),
     L6_DISTILL_DEEPER: (0.760, 0.010),
@@ -232,6 +232,13 @@ def test_the_leanest_runtime_that_keeps_the_floor_finishes_the_combinations():
     assert "prune-structured:keep=0.75+ov-int8" in [s.technique for s in fake.specs]
     tried = {t["spec"]: t for t in result["tried"]}
     assert tried["ov-bf16"]["status"] == "skipped" and tried["ov-fp32"]["status"] == "skipped"
+
+
+def test_an_ov_int8_that_misses_the_floor_is_retried_accuracy_aware():
+    assert "ov-int8-aware:max_drop=1.0" not in [s.technique for s in search()[1].specs]  # ov-int8 kept the floor
+    result, fake, _, _ = search({**L6_FIGURES, "ov-int8": (0.780, 0.020), "ov-int8-aware:max_drop=1.0": (0.792, 0.025)})
+    assert "ov-int8-aware:max_drop=1.0" in [s.technique for s in fake.specs]
+    assert {t["spec"]: t for t in result["tried"]}["ov-int8-aware:max_drop=1.0"]["kept_floor"] is True
 
 
 def test_a_distillation_that_misses_the_floor_is_followed_by_a_milder_cut():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from engine.models.openvino_model import OpenVinoModel
 from engine.tasks import load_model
@@ -12,17 +11,9 @@ from engine.techniques.auto_choice import BASELINE, choose, plan
 from engine.trial import TrialSpec, run_trial
 
 QUIET = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 AMX = ["avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8"]
 AVX2 = ["avx2"]
-
-
-@pytest.fixture(autouse=True)
-def one_thread(monkeypatch):
-    monkeypatch.setenv("RIGHTSIZE_THREADS", "1")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_bf16_paths_are_candidates_only_where_the_cpu_computes_bf16():

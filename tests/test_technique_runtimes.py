@@ -7,7 +7,6 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-import torch
 
 from engine.models import heads
 from engine.models.compiled_model import CompiledModel
@@ -21,18 +20,9 @@ from engine.techniques.calibration import calibration_data
 from engine.trial import TrialSpec, run_trial
 
 QUIET = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
-pytestmark = QUIET
+pytestmark = [QUIET, pytest.mark.usefixtures("one_thread")]
 RUNTIMES = ("onnx-int8-static", "ov-fp32", "ov-bf16", "ov-int8")
 CALIBRATED = ("onnx-int8-static", "ov-int8")
-
-
-@pytest.fixture(autouse=True)
-def one_thread(monkeypatch):
-    monkeypatch.setenv("RIGHTSIZE_THREADS", "1")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def held_out(task: str) -> list[str]:
@@ -90,7 +80,7 @@ class NoTestData:
         raise AssertionError("calibration read the test split (len)")
 
 
-@pytest.mark.parametrize("spec", [*CALIBRATED, "auto"])
+@pytest.mark.parametrize("spec", [*CALIBRATED, "ov-int8-aware", "auto"])
 def test_calibration_and_probe_read_the_training_split_only(tiny_tasks, monkeypatch, spec):
     real = heads.task_splits("tiny-topic")
     monkeypatch.setattr(heads, "task_splits", lambda task_id: replace(real, test=NoTestData()))
@@ -101,6 +91,31 @@ def test_calibration_and_probe_read_the_training_split_only(tiny_tasks, monkeypa
     assert facts["calibration_source"].startswith(real.train.source)
     if spec == "auto":
         assert ctx.details["auto"]["probe"]["split"] == "train"
+
+
+def test_accuracy_control_gets_the_drop_in_metric_units_and_validation_sentences(tiny_tasks, monkeypatch):
+    import nncf
+
+    seen = {}
+
+    def control(model, calibration, validation, validate, *, max_drop, drop_type, subset_size, model_type):
+        seen.update(max_drop=max_drop, drop_type=drop_type, calibration=list(calibration.get_inference_data()),
+                    validation=list(validation.get_data()))
+        return nncf.quantize(model, calibration, subset_size=subset_size, model_type=model_type)
+
+    monkeypatch.setattr(nncf, "quantize_with_accuracy_control", control)
+    ctx = TechniqueContext(task="tiny-topic")
+    compress(load_model("tiny-topic", "tiny-s"), "ov-int8-aware:max_drop=0.5", ctx)
+    splits = heads.task_splits("tiny-topic")
+    assert seen["max_drop"] == pytest.approx(0.005) and seen["drop_type"] == nncf.DropType.ABSOLUTE
+    assert sum(len(item["targets"]) for item in seen["validation"]) == len(splits.validation)
+    assert sorted(t for item in seen["validation"] for t in item["targets"]) == sorted(splits.validation.labels)
+    assert sum(len(batch["input_ids"]) for batch in seen["calibration"]) == len(splits.train)
+    facts = ctx.details["ov-int8-aware"]
+    assert facts["max_drop_pts"] == 0.5 and facts["validation_split"] == "validation"
+    assert facts["validation_drop_pts"] == pytest.approx((facts["validation_fp32"] - facts["validation_int8"]) * 100,
+                                                         abs=0.01)
+    assert facts["fake_quantize_nodes"] > 0
 
 
 def test_calibration_texts_are_training_sentences(tiny_tasks):

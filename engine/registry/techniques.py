@@ -59,6 +59,15 @@ TECHNIQUES: dict[str, TechniqueSpec] = {
             ENCODER, "engine.techniques.openvino:ov_int8", final=True, needs_fp32=True,
         ),
         TechniqueSpec(
+            "ov-int8-aware", "OpenVINO, 8-bit within a quality limit",
+            "OpenVINO with 8-bit numbers, except the parts that cost the most quality: those stay in full "
+            "precision until the model is within max_drop points of it on validation sentences.",
+            ENCODER, "engine.techniques.openvino_accuracy:ov_int8_aware",
+            (ParamSpec("max_drop", "float", 1.0, 0.0, 100.0,
+                       help="points of the task's validation score the 8-bit model may lose"),),
+            final=True, needs_fp32=True,
+        ),
+        TechniqueSpec(
             "auto", "Fastest runtime for this CPU",
             "Reads which number formats this CPU computes natively, times the fitting runtimes on the model "
             "itself for a few seconds, and keeps the fastest; the record says why.",

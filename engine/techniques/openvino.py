@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from engine.models.openvino_model import OpenVinoModel
 from engine.models.text_model import TextModel, count_parameters
 from engine.techniques.base import TechniqueContext
-from engine.techniques.calibration import calibration_data
+from engine.techniques.calibration import Calibration, calibration_data
 from engine.techniques.onnx import export, mb, output_name, quiet_quantizer, require_fp32, work_dir
 
 # NNCF sends usage telemetry unless told it runs in CI: this environment variable is its only off switch, and
@@ -30,20 +31,32 @@ from engine.techniques.onnx import export, mb, output_name, quiet_quantizer, req
 os.environ.setdefault("NNCF_CI", "1")
 
 
+# (openvino.Model, the fp32 classifier, ctx, its calibration) -> (the quantized model, facts for the record)
+Quantizer = Callable[[Any, TextModel, TechniqueContext, Calibration], tuple[Any, dict[str, Any]]]
+
+
 def ov_fp32(classifier: TextModel, ctx: TechniqueContext) -> OpenVinoModel:
-    return _serve(classifier, ctx, "ov-fp32", "f32", quantize=False)
+    return serve(classifier, ctx, "ov-fp32", "f32")
 
 
 def ov_bf16(classifier: TextModel, ctx: TechniqueContext) -> OpenVinoModel:
-    return _serve(classifier, ctx, "ov-bf16", "bf16", quantize=False)
+    return serve(classifier, ctx, "ov-bf16", "bf16")
 
 
 def ov_int8(classifier: TextModel, ctx: TechniqueContext) -> OpenVinoModel:
     # f32 around the int8 ops: on a bf16 CPU the default would also turn what stays float into bf16.
-    return _serve(classifier, ctx, "ov-int8", "f32", quantize=True)
+    return serve(classifier, ctx, "ov-int8", "f32", _static_int8)
 
 
-def _serve(classifier: TextModel, ctx: TechniqueContext, step: str, precision: str, quantize: bool) -> OpenVinoModel:
+def _static_int8(model: Any, classifier: TextModel, ctx: TechniqueContext,
+                 calibration: Calibration) -> tuple[Any, dict[str, Any]]:
+    quantized, quantize_s = nncf_int8(model, calibration.batches)
+    return quantized, {"quantize_s": round(quantize_s, 2), "quantizer": "NNCF post-training static"}
+
+
+def serve(classifier: TextModel, ctx: TechniqueContext, step: str, precision: str,
+          quantize: Quantizer | None = None) -> OpenVinoModel:
+    """Export, read into OpenVINO, quantize (calibrated on the training split) if asked, compile, report."""
     import openvino as ov
 
     module = require_fp32(classifier, step)
@@ -56,9 +69,9 @@ def _serve(classifier: TextModel, ctx: TechniqueContext, step: str, precision: s
         if quantize:
             calibration = calibration_data(ctx.task, classifier.tokenizer, ctx.seed, classifier.max_length)
             ctx.progress(0.3, f"Calibrating int8 on {len(calibration.texts)} training sentences (NNCF)")
-            model, quantize_s = nncf_int8(model, calibration.batches)
-            facts.update(quantize_s=round(quantize_s, 2), quantizer="NNCF post-training static",
-                         model_type="transformer", **calibration.facts())
+            model, quantized = quantize(model, classifier, ctx, calibration)
+            facts.update(model_type="transformer", fake_quantize_nodes=fake_quantize_nodes(model), **quantized,
+                         **calibration.facts())
         ctx.progress(0.8, "Compiling for OpenVINO")
         file_bytes = ir_bytes(model, folder / "model.xml")
         served = OpenVinoModel(classifier.name, model, classifier.tokenizer, count_parameters(module), file_bytes,
@@ -79,6 +92,11 @@ def nncf_int8(model: Any, batches: list[dict[str, Any]]) -> tuple[Any, float]:
         quantized = nncf.quantize(model, nncf.Dataset(batches), model_type=nncf.ModelType.TRANSFORMER,
                                   subset_size=len(batches))
     return quantized, time.perf_counter() - started
+
+
+def fake_quantize_nodes(model: Any) -> int:
+    """How many int8 quantize points the model has (each op kept in float has none)."""
+    return sum(op.get_type_name() == "FakeQuantize" for op in model.get_ops())
 
 
 def ir_bytes(model: Any, xml_path: Path) -> int:
