@@ -61,7 +61,8 @@ def build_all(model: str, specs: list[str], texts: list[str], labels: np.ndarray
                       None)
         start, rest = (variants[prefix], "+".join(steps[len(prefix.split("+")):])) if prefix else (base, spec)
         started = time.perf_counter()
-        variant = start if rest == "fp32" else compress(start, rest, TechniqueContext(task="sentiment"))
+        ctx = TechniqueContext(task="sentiment")
+        variant = start if rest == "fp32" else compress(start, rest, ctx)
         built_s = time.perf_counter() - started + (rows[prefix]["build_s"] if prefix else 0.0)
         predicted = np.array(variant.predict(texts))
         correct = predicted == labels
@@ -69,7 +70,7 @@ def build_all(model: str, specs: list[str], texts: list[str], labels: np.ndarray
         variants[spec] = variant
         rows[spec] = {"model": model, "technique": spec, "build_s": round(built_s, 1),
                       "accuracy": float(correct.mean()), "ci": [interval.ci_low, interval.ci_high], "mb": variant.size_bytes() / 1e6,
-                      "params_m": variant.num_parameters() / 1e6, "predicted": predicted}
+                      "params_m": variant.num_parameters() / 1e6, "predicted": predicted, "details": ctx.details}
         variant.predict(texts[:32])  # warm-up: first calls allocate and pick kernels
         print(f"  built {model} {spec}: acc {correct.mean():.3f} in {built_s:.0f} s", flush=True)
     return variants, rows
@@ -93,13 +94,15 @@ def time_all(variants: dict, timed: list[str], repeats: int) -> dict[str, dict[s
     return samples
 
 
-def report(model: str, rows: dict, samples: dict) -> list[dict]:
+def report(model: str, rows: dict, samples: dict, versus: str = "onnx-int8") -> list[dict]:
+    """Print and return every variant's figures; ratios to fp32 and to `versus` (a variant of the same run)."""
     med = {spec: {k: statistics.median(v) for k, v in s.items()} for spec, s in samples.items()}
-    fp32, onnx = med.get("fp32"), med.get("onnx-int8")
+    fp32, onnx = med.get("fp32"), med.get(versus)
+    versus_key = "b32_vs_" + versus.replace("-", "_")
     ref = rows["fp32"]["predicted"] if "fp32" in rows else None
     print(f"\n{model}: {settings().threads} thread(s), load average {os.getloadavg()[0]:.2f}")
     print(f"{'technique':<38} {'acc':>6} {'95% CI':>13} {'flips':>5} {'MB':>6} {'M par':>6} {'b1 ms':>7} "
-          f"{'b32 /s':>7} {'b1 x':>5} {'b32 x':>5} {'vs onnx':>7} {'build s':>7} {'others':>6}")
+          f"{'b32 /s':>7} {'b1 x':>5} {'b32 x':>5} {'vs ref':>7} {'build s':>7} {'others':>6}   (ref: {versus})")
     out = []
     for spec, row in rows.items():
         m = med[spec]
@@ -108,7 +111,7 @@ def report(model: str, rows: dict, samples: dict) -> list[dict]:
             "b1_ms": m["b1_ms"], "b32_per_s": m["b32_per_s"], "others": m["others"],
             "b1_speedup": fp32["b1_ms"] / m["b1_ms"] if fp32 else None,
             "b32_speedup": m["b32_per_s"] / fp32["b32_per_s"] if fp32 else None,
-            "b32_vs_onnx_int8": m["b32_per_s"] / onnx["b32_per_s"] if onnx else None,
+            versus_key: m["b32_per_s"] / onnx["b32_per_s"] if onnx else None,
             "raw": {k: [round(x, 2) for x in v] for k, v in samples[spec].items()},
         }
         out.append(row)
@@ -116,7 +119,7 @@ def report(model: str, rows: dict, samples: dict) -> list[dict]:
         print(f"{spec:<38} {row['accuracy']:>6.3f} [{row['ci'][0]:.3f},{row['ci'][1]:.3f}] "
               f"{fmt(row['flips_vs_fp32'], '5d'):>5} {row['mb']:>6.1f} {row['params_m']:>6.2f} {m['b1_ms']:>7.2f} "
               f"{m['b32_per_s']:>7.1f} {fmt(row['b1_speedup']):>5} {fmt(row['b32_speedup']):>5} "
-              f"{fmt(row['b32_vs_onnx_int8'], '7.2f'):>7} {row['build_s']:>7.0f} {m['others']:>6.0%}")
+              f"{fmt(row[versus_key], '7.2f'):>7} {row['build_s']:>7.0f} {m['others']:>6.0%}")
     return out
 
 

@@ -5,12 +5,15 @@ under the machine-wide measurement lock, exactly like a run) and returns the var
 query (or median latency, or size) whose score stays within `max_drop_pts` points of the model's own fp32,
 plus every candidate it measured. The best one found wins, not the first that passes.
 
-The search, stage by stage (about 10-14 trials; every candidate's reason goes into the result's `tried`):
-  1. single steps: fp32 (the baseline), int8-dynamic, onnx-fp32, onnx-int8, bf16 (only on CPUs with bfloat16
-     instructions), prune-structured:keep=0.75 and keep=0.5, layer-drop to about half the layers;
+The search, stage by stage (about 12-16 trials; every candidate's reason goes into the result's `tried`):
+  1. single steps: fp32 (the baseline), int8-dynamic, onnx-fp32, onnx-int8, onnx-int8-static, ov-int8, bf16 and
+     ov-bf16 (only on CPUs with bfloat16 instructions), prune-structured:keep=0.75 and keep=0.5, layer-drop to
+     about half the layers;
   2. combinations built from what stage 1 showed: the strongest pruning that kept the floor (and a deeper cut
      when keep=0.5 held) and the half-depth model if it held, each finished with the best runtime step that kept
-     the floor (usually onnx-int8); the half-depth model distilled from a bigger teacher (the expensive one);
+     the floor (onnx-int8, onnx-int8-static or ov-int8, as measured); the half-depth model distilled from a
+     bigger teacher (the expensive one); ov-int8 with its most sensitive layers kept in float when plain ov-int8
+     missed the floor (ov-int8-aware);
   3. at most one more distillation: a deeper cut if the first kept the floor, a milder one if it did not.
 
 Paired comparison: every candidate answers the same test items (same test set, seed and eval size). With
@@ -150,7 +153,7 @@ def run_optimize(request: OptimizeRequest, job_id: int | None, progress: Progres
         search.measure(candidate)
 
     finisher = search.finisher(baseline)
-    second, skipped = stage_two(search.held, finisher, layers, teacher)
+    second, skipped = stage_two(search.held, finisher, layers, teacher, request.max_drop_pts)
     for candidate in skipped:
         search.note(candidate, "skipped")
     for candidate in second:

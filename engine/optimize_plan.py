@@ -13,15 +13,15 @@ from pathlib import Path
 from engine.config import settings
 from engine.registry import MODELS, is_hub_id
 from engine.requests import NO_TEACHER
+from engine.techniques.auto_choice import bf16_is_fast
 from engine.techniques.spec import canonical
 
 BASELINE = "fp32"
 # Steps that change how the model runs, not its shape: the best one that keeps the floor finishes stage 2's combos.
-FINISHERS = ("onnx-int8", "int8-dynamic", "onnx-fp32", "bf16")
+FINISHERS = ("onnx-int8", "onnx-int8-static", "ov-int8", "int8-dynamic", "onnx-fp32", "ov-bf16", "bf16")
 PRUNE_KEEPS = (0.75, 0.5)  # milder first
 PRUNE_DEEPER_KEEP = 0.35  # tried only when keep=0.5 kept the floor
 DISTILL_EPOCHS = 2
-BF16_FEATURES = ("avx512_bf16", "amx_bf16")  # without them bfloat16 is emulated and slower than fp32
 
 
 @dataclass(frozen=True)
@@ -60,10 +60,6 @@ def half_layers(layers: int) -> int:
     return (layers + 1) // 2  # about half, rounding up: 3 -> 2, 6 -> 3, 12 -> 6
 
 
-def bf16_is_fast(cpu_features: Sequence[str]) -> bool:
-    return any(f in cpu_features for f in BF16_FEATURES)
-
-
 def _pipeline(*steps: str | None) -> str:
     return canonical("+".join(s for s in steps if s))
 
@@ -86,15 +82,23 @@ def stage_one(layers: int, cpu_features: Sequence[str]) -> tuple[list[Candidate]
         Candidate(BASELINE, "the baseline: the model as published; its score sets the floor", 1),
         Candidate("int8-dynamic", "8-bit weights in PyTorch: about 4x smaller, usually faster on CPUs", 1),
         Candidate("onnx-fp32", "the same numbers in ONNX Runtime: what the leaner engine alone gains", 1),
-        Candidate("onnx-int8", "ONNX Runtime with 8-bit weights: the fastest CPU runtime measured here", 1),
+        Candidate("onnx-int8", "ONNX Runtime with 8-bit weights: a fast CPU runtime on every CPU measured here", 1),
+        Candidate("onnx-int8-static", "ONNX Runtime with 8-bit weights and activations calibrated on training "
+                                      "sentences: less work per query than onnx-int8", 1),
+        Candidate("ov-int8", "OpenVINO with 8-bit numbers calibrated on training sentences (NNCF): the fastest "
+                             "runtime measured on CPUs with VNNI/AMX", 1),
     ]
-    skipped = []
-    bf16 = Candidate("bf16", "16-bit numbers: half the memory, fast on CPUs with bfloat16 instructions", 1)
+    skipped = [
+        Candidate("ov-fp32", "onnx-fp32 already shows what a leaner engine gains on the same numbers", 1),
+        Candidate("auto", "the search measures auto's candidates itself, on the test set", 1),
+    ]
+    bf16 = [Candidate("bf16", "16-bit numbers: half the memory, fast on CPUs with bfloat16 instructions", 1),
+            Candidate("ov-bf16", "OpenVINO computing in bfloat16: fast on CPUs with bfloat16 instructions", 1)]
     if bf16_is_fast(cpu_features):
-        run.append(bf16)
+        run += bf16
     else:
-        skipped.append(Candidate("bf16", "this CPU lacks avx512_bf16/amx_bf16, so bfloat16 is emulated "
-                                         "and slower than fp32", 1))
+        skipped += [Candidate(c.spec, "this CPU lacks avx512_bf16/amx_bf16, so bfloat16 is emulated "
+                                      "and slower than fp32", 1) for c in bf16]
     run += [
         Candidate(_prune(0.75), "removes a quarter of the attention heads and neurons: a mild, real shrink", 1),
         Candidate(_prune(0.5), "removes half of the heads and neurons: faster, at a larger quality risk", 1),
@@ -109,11 +113,16 @@ def stage_one(layers: int, cpu_features: Sequence[str]) -> tuple[list[Candidate]
     return [_canonical(c) for c in run], skipped
 
 
-def stage_two(held: Callable[[str], bool], finisher: str | None, layers: int,
-              teacher: str | None) -> tuple[list[Candidate], list[Candidate]]:
+def stage_two(held: Callable[[str], bool], finisher: str | None, layers: int, teacher: str | None,
+              max_drop_pts: float | None = None) -> tuple[list[Candidate], list[Candidate]]:
     """Combinations built from stage 1: `held(spec)` says whether a single step kept the floor; `finisher` is the
-    best runtime step that kept it (None: none did)."""
+    best runtime step that kept it (None: none did). With the search's `max_drop_pts`, an ov-int8 that missed
+    the floor is retried with its most sensitive layers kept in float (ov-int8-aware)."""
     run, skipped = [], []
+    if max_drop_pts is not None and not held("ov-int8"):
+        run.append(Candidate(canonical(f"ov-int8-aware:max_drop={max_drop_pts}"),
+                             "ov-int8 lost more than the floor: keep the layers that cost the most in float until "
+                             f"within {max_drop_pts:g} points on validation sentences", 2))
     finish = f", finished with {finisher}, the best runtime step that kept the floor" if finisher else ""
     no_finisher = "not combined: no runtime step (int8, ONNX) kept the floor while beating fp32"
     kept = [k for k in PRUNE_KEEPS if held(_prune(k))]

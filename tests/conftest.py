@@ -170,6 +170,18 @@ def records() -> Callable[..., TrialRecord]:
     return make_record
 
 
+@pytest.fixture
+def one_thread(monkeypatch):
+    """One thread for torch and every runtime (RIGHTSIZE_THREADS), as a trial would be given; restored after."""
+    import torch
+
+    monkeypatch.setenv("RIGHTSIZE_THREADS", "1")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory, monkeypatch) -> None:
     """No test writes to the developer's .rightsize: each gets its own home (the store fixture may narrow it).

@@ -128,16 +128,16 @@ def test_verdict_counts_a_distillations_upfront_energy_and_flags_contention():
 def test_plan_is_bounded_in_stage_order_and_every_spec_parses():
     plan = candidate_specs("minilm-l6", "mpnet-base", 6, cpu_features=["avx2"])
     specs = [spec for spec, _ in plan]
-    assert specs[:7] == ["fp32", "int8-dynamic", "onnx-fp32", "onnx-int8", "prune-structured:keep=0.75",
-                         "prune-structured:keep=0.5", "layer-drop:keep=3"]
-    assert 10 <= len(plan) <= 14 and len(set(specs)) == len(specs)
+    assert specs[:9] == ["fp32", "int8-dynamic", "onnx-fp32", "onnx-int8", "onnx-int8-static", "ov-int8",
+                         "prune-structured:keep=0.75", "prune-structured:keep=0.5", "layer-drop:keep=3"]
+    assert 12 <= len(plan) <= 16 and len(set(specs)) == len(specs)
     assert all(canonical(spec) == spec and why for spec, why in plan)
     assert sum("distill:" in spec for spec in specs) <= 2 and L6_DISTILL in specs
-    assert "bf16" not in specs  # emulated on AVX2: slower, not leaner
+    assert "bf16" not in specs and "ov-bf16" not in specs  # emulated on AVX2: slower, not leaner
 
 
 def test_plan_adapts_to_the_cpu_the_teacher_and_the_depth():
-    assert "bf16" in [s for s, _ in candidate_specs("minilm-l6", None, 6, cpu_features=["avx512_bf16"])]
+    assert {"bf16", "ov-bf16"} <= {s for s, _ in candidate_specs("minilm-l6", None, 6, cpu_features=["avx512_bf16"])}
     no_teacher = [s for s, _ in candidate_specs("minilm-l6", None, 6, cpu_features=[])]
     assert not any("distill" in s for s in no_teacher)
     assert "layer-drop:keep=2" in [s for s, _ in candidate_specs("minilm-l3", "mpnet-base", 3, cpu_features=[])]
@@ -164,7 +164,7 @@ def test_layer_count_comes_from_config_json_else_a_hint(tmp_path, monkeypatch):
 # technique -> (accuracy, Wh per 1k queries); anything else gets FALLBACK; None accuracy = the trial fails
 L6_FIGURES = {
     "fp32": (0.800, 0.080), "int8-dynamic": (0.797, 0.035), "onnx-fp32": (0.800, 0.060),
-    "onnx-int8": (0.796, 0.030), "prune-structured:keep=0.75": (0.795, 0.060),
+    "onnx-int8": (0.796, 0.030), "ov-int8": (0.795, 0.036), "prune-structured:keep=0.75": (0.795, 0.060),
     "prune-structured:keep=0.5": (0.770, 0.045), "layer-drop:keep=3": (0.760, 0.040),
     "prune-structured:keep=0.75+onnx-int8": (0.791, 0.022), L6_DISTILL: (0.793, 0.015),
     L6_DISTILL_DEEPER: (0.760, 0.010),
@@ -219,12 +219,26 @@ def test_stage_two_is_built_from_what_stage_one_showed():
     measured = [s.technique for s in fake.specs]
     # onnx-int8 kept the floor and was the leanest runtime step: it finishes the combinations; keep=0.5 lost
     # 3 points, so only keep=0.75 is combined; the half-depth model missed, so only distillation builds on it
-    assert measured[7:] == ["prune-structured:keep=0.75+onnx-int8", L6_DISTILL, L6_DISTILL_DEEPER]
+    assert measured[9:] == ["prune-structured:keep=0.75+onnx-int8", L6_DISTILL, L6_DISTILL_DEEPER]
     tried = {t["spec"]: t for t in result["tried"]}
     assert tried["bf16"]["status"] == "skipped" and "avx512_bf16" in tried["bf16"]["why"]
     assert tried["layer-drop:keep=3+runtime step"]["status"] == "skipped"
     assert tried["prune-structured:keep=0.5"]["kept_floor"] is False and tried["onnx-int8"]["kept_floor"] is True
     assert all(t["why"] for t in result["tried"])
+
+
+def test_the_leanest_runtime_that_keeps_the_floor_finishes_the_combinations():
+    result, fake, _, _ = search({**L6_FIGURES, "ov-int8": (0.795, 0.020), "onnx-int8-static": (0.796, 0.025)})
+    assert "prune-structured:keep=0.75+ov-int8" in [s.technique for s in fake.specs]
+    tried = {t["spec"]: t for t in result["tried"]}
+    assert tried["ov-bf16"]["status"] == "skipped" and tried["ov-fp32"]["status"] == "skipped"
+
+
+def test_an_ov_int8_that_misses_the_floor_is_retried_accuracy_aware():
+    assert "ov-int8-aware:max_drop=1.0" not in [s.technique for s in search()[1].specs]  # ov-int8 kept the floor
+    result, fake, _, _ = search({**L6_FIGURES, "ov-int8": (0.780, 0.020), "ov-int8-aware:max_drop=1.0": (0.792, 0.025)})
+    assert "ov-int8-aware:max_drop=1.0" in [s.technique for s in fake.specs]
+    assert {t["spec"]: t for t in result["tried"]}["ov-int8-aware:max_drop=1.0"]["kept_floor"] is True
 
 
 def test_a_distillation_that_misses_the_floor_is_followed_by_a_milder_cut():

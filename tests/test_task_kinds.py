@@ -13,16 +13,8 @@ from engine.techniques import TechniqueContext, compress
 from engine.trial import TrialSpec, run_trial
 
 QUIET = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 KINDS = ("tiny-topic", "tiny-search")
-
-
-@pytest.fixture(autouse=True)
-def one_thread(monkeypatch):
-    monkeypatch.setenv("RIGHTSIZE_THREADS", "1")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @QUIET

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import psutil
 
-PACKAGES = ("torch", "transformers", "onnxruntime", "codecarbon", "scikit-learn", "numpy", "rightsize")
+PACKAGES = ("torch", "transformers", "onnxruntime", "openvino", "nncf", "codecarbon", "scikit-learn", "numpy",
+            "rightsize")
 NOT_INSTALLED = "not installed"
 
 
@@ -45,8 +46,9 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-# Instruction sets that decide whether int8 and bf16 are fast on a CPU (without AVX512_BF16/AMX, bf16 is emulated).
-SPEED_FEATURES = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+# Instruction sets that decide whether int8 and bf16 are fast on a CPU (without AVX512_BF16/AMX, bf16 is emulated;
+# avx_vnni is the 256-bit int8 dot product of CPUs without AVX-512 VNNI).
+SPEED_FEATURES = ("avx2", "avx512f", "avx_vnni", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
 
 
 def _cpu_features() -> list[str]:

@@ -36,6 +36,44 @@ TECHNIQUES: dict[str, TechniqueSpec] = {
             ENCODER, "engine.techniques.onnx:onnx_int8", final=True, needs_fp32=True,
         ),
         TechniqueSpec(
+            "onnx-int8-static", "ONNX Runtime, 8-bit, calibrated",
+            "ONNX Runtime with 8-bit weights and 8-bit intermediate numbers whose ranges were measured once on "
+            "training sentences: less work per query than plain 8-bit.",
+            ENCODER, "engine.techniques.onnx_static:onnx_int8_static", final=True, needs_fp32=True,
+        ),
+        TechniqueSpec(
+            "ov-fp32", "OpenVINO (same numbers)",
+            "Runs the unchanged model in OpenVINO, Intel's inference engine for CPUs: what that engine alone gains.",
+            ENCODER, "engine.techniques.openvino:ov_fp32", final=True, needs_fp32=True,
+        ),
+        TechniqueSpec(
+            "ov-bf16", "OpenVINO, half precision",
+            "OpenVINO computing in 16-bit bfloat16: fast on chips with bfloat16 instructions (AMX, AVX-512 BF16); "
+            "elsewhere it runs in full precision.",
+            ENCODER, "engine.techniques.openvino:ov_bf16", final=True, needs_fp32=True,
+        ),
+        TechniqueSpec(
+            "ov-int8", "OpenVINO, 8-bit, calibrated",
+            "OpenVINO with 8-bit numbers, calibrated on training sentences (NNCF): often the fastest on CPUs "
+            "with 8-bit dot-product instructions (VNNI, AMX).",
+            ENCODER, "engine.techniques.openvino:ov_int8", final=True, needs_fp32=True,
+        ),
+        TechniqueSpec(
+            "ov-int8-aware", "OpenVINO, 8-bit within a quality limit",
+            "OpenVINO with 8-bit numbers, except the parts that cost the most quality: those stay in full "
+            "precision until the model is within max_drop points of it on validation sentences.",
+            ENCODER, "engine.techniques.openvino_accuracy:ov_int8_aware",
+            (ParamSpec("max_drop", "float", 1.0, 0.0, 100.0,
+                       help="points of the task's validation score the 8-bit model may lose"),),
+            final=True, needs_fp32=True,
+        ),
+        TechniqueSpec(
+            "auto", "Fastest runtime for this CPU",
+            "Reads which number formats this CPU computes natively, times the fitting runtimes on the model "
+            "itself for a few seconds, and keeps the fastest; the record says why.",
+            ENCODER, "engine.techniques.auto:auto", final=True, needs_fp32=True,
+        ),
+        TechniqueSpec(
             "prune-unstructured", "Pruning, scattered weights",
             "Sets the smallest weights to zero. The file compresses well, but a CPU is no faster: it still "
             "multiplies the zeros.",

@@ -17,6 +17,7 @@ ORT's quant_pre_process is skipped: its symbolic shape inference fails on transf
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import tempfile
 import time
@@ -27,6 +28,7 @@ from pathlib import Path
 import torch
 
 from engine.config import settings
+from engine.models.compiled_model import INPUTS
 from engine.models.onnx_model import OnnxModel
 from engine.models.text_model import TextModel, count_parameters
 from engine.techniques.base import TechniqueContext
@@ -34,7 +36,6 @@ from engine.techniques.base import TechniqueContext
 OPSET = 17  # has LayerNormalization as one op; the TorchScript exporter's tested range reaches it
 PER_CHANNEL = True
 REDUCE_RANGE = True
-INPUTS = ("input_ids", "attention_mask")
 INPUT_AXES = {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"}}
 
 
@@ -50,13 +51,13 @@ def output_name(task_id: str) -> str:
 
 def onnx_fp32(classifier: TextModel, ctx: TechniqueContext) -> OnnxModel:
     module = require_fp32(classifier, "onnx-fp32")
-    with _work_dir() as folder:
+    with work_dir() as folder:
         ctx.progress(0.0, "Exporting to ONNX")
         export_s = export(module, folder / "model.onnx", output_name(ctx.task))
         ctx.progress(0.8, "Starting ONNX Runtime")
         served = OnnxModel(classifier.name, folder / "model.onnx", classifier.tokenizer,
                                 count_parameters(module), classifier.info, classifier.max_length)
-    ctx.report("onnx-fp32", file_mb=_mb(served.size_bytes()), export_s=round(export_s, 2), opset=OPSET,
+    ctx.report("onnx-fp32", file_mb=mb(served.size_bytes()), export_s=round(export_s, 2), opset=OPSET,
                providers=served.providers)
     ctx.progress(1.0, "ONNX Runtime ready")
     return served
@@ -64,7 +65,7 @@ def onnx_fp32(classifier: TextModel, ctx: TechniqueContext) -> OnnxModel:
 
 def onnx_int8(classifier: TextModel, ctx: TechniqueContext) -> OnnxModel:
     module = require_fp32(classifier, "onnx-int8")
-    with _work_dir() as folder:
+    with work_dir() as folder:
         fp32_path, int8_path = folder / "model-fp32.onnx", folder / "model-int8.onnx"
         ctx.progress(0.0, "Exporting to ONNX")
         export_s = export(module, fp32_path, output_name(ctx.task))
@@ -73,9 +74,9 @@ def onnx_int8(classifier: TextModel, ctx: TechniqueContext) -> OnnxModel:
         ctx.progress(0.9, "Starting ONNX Runtime")
         served = OnnxModel(classifier.name, int8_path, classifier.tokenizer,
                                 count_parameters(module), classifier.info, classifier.max_length)
-        int8_matmuls, fp32_matmuls = _matmul_counts(int8_path)
-        fp32_mb = _mb(fp32_path.stat().st_size)
-    ctx.report("onnx-int8", file_mb=_mb(served.size_bytes()), fp32_file_mb=fp32_mb, export_s=round(export_s, 2),
+        int8_matmuls, fp32_matmuls = op_counts(int8_path, "MatMulInteger", "MatMul")
+        fp32_mb = mb(fp32_path.stat().st_size)
+    ctx.report("onnx-int8", file_mb=mb(served.size_bytes()), fp32_file_mb=fp32_mb, export_s=round(export_s, 2),
                quantize_s=round(quantize_s, 2), opset=OPSET, providers=served.providers, weight_type="QInt8",
                per_channel=PER_CHANNEL, reduce_range=REDUCE_RANGE, matmuls_int8=int8_matmuls,
                matmuls_fp32=fp32_matmuls)  # the fp32 ones multiply two activations (attention scores)
@@ -121,18 +122,28 @@ def quantize_int8(fp32_path: Path, int8_path: Path) -> float:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     started = time.perf_counter()
-    previous = logging.root.manager.disable
-    logging.disable(logging.WARNING)  # the quantizer logs a pre-processing hint that does not apply (see above)
-    try:
+    with quiet_quantizer():
         quantize_dynamic(fp32_path, int8_path, weight_type=QuantType.QInt8, per_channel=PER_CHANNEL,
                          reduce_range=REDUCE_RANGE)
-    finally:
-        logging.disable(previous)
     return time.perf_counter() - started
 
 
 @contextlib.contextmanager
-def _work_dir() -> Iterator[Path]:
+def quiet_quantizer() -> Iterator[None]:
+    """Silences a quantizer: ORT's logs a pre-processing hint that does not apply (see above); NNCF draws
+    progress bars on stdout, where `run --json` writes its records."""
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logging.disable(previous)
+
+
+@contextlib.contextmanager
+def work_dir() -> Iterator[Path]:
     """A private folder in the cache for the .onnx files; gone once the session holds the model."""
     parent = settings().cache_dir / "onnx-tmp"
     parent.mkdir(parents=True, exist_ok=True)
@@ -140,12 +151,13 @@ def _work_dir() -> Iterator[Path]:
         yield Path(folder)
 
 
-def _matmul_counts(path: Path) -> tuple[int, int]:
+def op_counts(path: Path, *op_types: str) -> tuple[int, ...]:
+    """How many nodes of each op type the graph at `path` has."""
     import onnx
 
     ops = [node.op_type for node in onnx.load(str(path)).graph.node]
-    return ops.count("MatMulInteger"), ops.count("MatMul")
+    return tuple(ops.count(op) for op in op_types)
 
 
-def _mb(size_bytes: int) -> float:
+def mb(size_bytes: int) -> float:
     return round(size_bytes / 1e6, 2)
