@@ -7,6 +7,7 @@ default the store's), and the job is finished with what went wrong, if anything:
 from __future__ import annotations
 
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,11 +84,18 @@ def run_job(store: Store, job_id: int, request: RunRequest | OptimizeRequest, pr
                                           max_candidates=max_candidates)
             store.set_result(job_id, job_summary(outcome.result))
         else:
-            reuse = None if request.remeasure else lambda spec: _reusable(store, spec)
-            for record in run_request(request, job_id, progress, curve, reuse):
-                keep(record)
-                if store.cancel_requested(job_id):
-                    raise JobCancelled(f"Job #{job_id} was cancelled by its owner.")
+            if request.cluster:  # Ray is imported only here, for a run that names a cluster
+                from engine.cluster.sweep import run_on_cluster
+
+                records = run_on_cluster(request, job_id, progress, curve, None if request.remeasure else store)
+            else:
+                reuse = None if request.remeasure else lambda spec: _reusable(store, spec)
+                records = run_request(request, job_id, progress, curve, reuse)
+            with closing(records):  # closed at once on cancel: a cluster's tasks are cancelled there and then
+                for record in records:
+                    keep(record)
+                    if store.cancel_requested(job_id):
+                        raise JobCancelled(f"Job #{job_id} was cancelled by its owner.")
     except JobCancelled:
         store.finish(job_id, cancelled=True)
         return outcome
