@@ -61,6 +61,7 @@ class LocalCluster:
             self.address = f"127.0.0.1:{port}"
         else:
             args += [f"--address={self.address}"]
+        self.root.mkdir(parents=True, exist_ok=True)
         log = (self.root / f"{name}.log").open("w")
         child = subprocess.Popen([*RAY, *args], env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                  stdin=subprocess.DEVNULL, start_new_session=True)
@@ -81,7 +82,7 @@ class LocalCluster:
     def stop(self) -> None:
         for pgid in self.groups.values():
             _killpg(pgid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 3  # a throwaway cluster: a short grace, then SIGKILL
         while time.monotonic() < deadline and any(_alive(g) for g in self.groups.values()):
             time.sleep(0.2)
         for pgid in self.groups.values():
