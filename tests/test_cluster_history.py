@@ -48,3 +48,24 @@ def test_history_compares_the_variant_by_the_grouping_picked(store):
     assert label.format_func(label.value).endswith("(4 machines)")
     table = next(d.value for d in at.dataframe if "Trial" in d.value)
     assert sorted(table["Ray node"].tolist()) == ["", "11111111", "22222222", "33333333"]
+
+
+RUN_PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "run.py")
+
+
+def test_the_run_page_offers_only_the_configured_clusters(store, monkeypatch):
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.delenv("RIGHTSIZE_CLUSTERS", raising=False)
+    at = AppTest.from_file(RUN_PAGE, default_timeout=30).run()
+    assert not at.exception and not [s for s in at.selectbox if s.key == "run_cluster"]  # none configured
+    monkeypatch.setenv("RIGHTSIZE_CLUSTERS", "10.0.0.1:6379")
+    at = AppTest.from_file(RUN_PAGE, default_timeout=30).run()
+    assert at.selectbox(key="run_cluster").options == ["This machine", "Ray cluster at 10.0.0.1:6379"]
+    at.multiselect(key="run_models_sentiment").set_value(["vader"])
+    at.multiselect(key="run_techniques").set_value(["fp32"])
+    at.selectbox(key="run_cluster").set_value("10.0.0.1:6379").run()
+    at.checkbox(key="run_every_node").check()
+    at.button(key="run_submit").click().run()
+    assert not at.exception and not at.error
+    (job,) = store.jobs()
+    assert (job.spec["cluster"], job.spec["every_node"]) == ("10.0.0.1:6379", True)
