@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -73,6 +74,7 @@ def main() -> int:
                       f"{sorted({r.status for r in records})}")
     finally:
         cluster.stop()
+        shutil.rmtree(home, ignore_errors=True)
     local, ray = statistics.median(walls["local"]), statistics.median(walls["ray"])
     print(f"median wall per trial: local {local:.2f} s, Ray {ray:.2f} s, ratio {ray / local:.2f}x "
           f"(+{ray - local:.2f} s per trial)")
