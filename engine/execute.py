@@ -107,11 +107,20 @@ def run_job(store: Store, job_id: int, request: RunRequest | OptimizeRequest, pr
                                           max_candidates=max_candidates)
             store.set_result(job_id, job_summary(outcome.result))
         else:
-            reuse = None if request.remeasure else lambda spec: _reusable(store, spec)
-            for record in run_request(request, job_id, progress, curve, reuse):
-                keep(record)
-                if store.cancel_requested(job_id):
-                    raise JobCancelled(f"Job #{job_id} was cancelled by its owner.")
+            if request.cluster:  # Ray is imported only here, for a run that names a cluster
+                from engine.cluster.sweep import run_on_cluster
+
+                records = run_on_cluster(request, job_id, progress, curve, None if request.remeasure else store)
+            else:
+                reuse = None if request.remeasure else lambda spec: _reusable(store, spec)
+                records = run_request(request, job_id, progress, curve, reuse)
+            try:
+                for record in records:
+                    keep(record)
+                    if store.cancel_requested(job_id):
+                        raise JobCancelled(f"Job #{job_id} was cancelled by its owner.")
+            finally:  # a generator is closed at once, on cancel too: a cluster's tasks are cancelled there and then
+                getattr(records, "close", lambda: None)()
     except JobCancelled:
         store.finish(job_id, cancelled=True)
         return outcome

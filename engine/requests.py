@@ -27,6 +27,8 @@ class RunRequest:
     test_set: str = ""  # "" means the task's first test set
     seed: int = 0
     remeasure: bool = False  # measure every trial again, even one already measured here (engine.reuse)
+    cluster: str = ""  # a Ray cluster's address: measure there (engine.cluster); "" = on this machine
+    every_node: bool = False  # on a cluster: each trial on every measuring node, not once on any free one
 
     def validated(self) -> RunRequest:
         """Check every name and number; raise ChoiceError/ValueError with a clear message. Returns a normalized copy."""
@@ -45,8 +47,16 @@ class RunRequest:
             raise ValueError(f"Eval size must be between {low} and {high} items (got {self.eval_size}).")
         test_set = get_test_set(task, self.test_set).id if self.test_set else task.test_sets[0].id
         region = grid_intensity(self.region).region
+        cluster = self.cluster.strip()
+        if cluster:
+            from engine.cluster import require_ray
+
+            require_ray()
+        elif self.every_node:
+            raise ValueError("'every node' needs a cluster: give its address (--cluster or RAY_ADDRESS).")
         return RunRequest(task.id, tuple(dict.fromkeys(self.models)), techniques,
-                          int(self.eval_size), region, test_set, int(self.seed), bool(self.remeasure))
+                          int(self.eval_size), region, test_set, int(self.seed), bool(self.remeasure), cluster,
+                          bool(self.every_node))
 
     def trials(self) -> list[tuple[str, str]]:
         return [(m, t) for m in self.models for t in self.techniques]

@@ -6,6 +6,7 @@ variants; measuring each once keeps the queue short and the figures comparable. 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 from engine.carbon import co2e_g, grid_intensity
 from engine.config import settings
@@ -15,15 +16,22 @@ from engine.store import Store
 from engine.trial import TrialSpec
 
 
-def find_reusable(store: Store, spec: TrialSpec) -> tuple[int, TrialRecord] | None:
-    """The newest clean stored measurement of exactly this trial on this machine and code, with its id."""
-    here, code = hardware(), versions()
+def find_reusable(store: Store, spec: TrialSpec,
+                  measured_where: Callable[[TrialRecord], bool] | None = None) -> tuple[int, TrialRecord] | None:
+    """The newest clean stored measurement of exactly this trial with this code, with its id: on this machine
+    with this thread count, or where `measured_where` accepts (a cluster's nodes, engine.cluster.resume)."""
+    code = versions()
+    if measured_where is None:
+        here = hardware()
+
+        def measured_where(record: TrialRecord) -> bool:
+            return record.threads == settings().threads and _same_machine(record.hardware, here)
+
     matches = [
         row for row in store.trial_rows(spec.task, model=spec.model, technique=spec.technique)
         if row.record.status == "ok" and not row.record.contended and row.record.reused_from is None
         and (row.record.test_set, row.record.eval_size, row.record.seed) == (spec.test_set, spec.eval_size, spec.seed)
-        and row.record.threads == settings().threads
-        and _same_machine(row.record.hardware, here) and row.record.versions == code
+        and measured_where(row.record) and row.record.versions == code
     ]
     return (matches[-1].id, matches[-1].record) if matches else None
 

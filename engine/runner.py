@@ -102,12 +102,17 @@ def run_trial_process(spec: TrialSpec, progress: Progress, curve: CurveSink = _i
             child.wait()
     if record is None:
         last = " ".join(stderr.strip().splitlines()[-3:]) if stderr else ""
-        record = TrialRecord(
-            task=spec.task, model=spec.model, technique=spec.technique, status="failed", test_set=spec.test_set,
-            eval_size=spec.eval_size, region=spec.region, seed=spec.seed, job_id=spec.job_id,
-            started_at=now_iso(), error=f"The trial process ended with code {child.returncode}. {last}".strip(),
-        )
+        record = failed_record(spec, f"The trial process ended with code {child.returncode}. {last}".strip())
     return record
+
+
+def failed_record(spec: TrialSpec, error: str) -> TrialRecord:
+    """The record of a trial that produced none of its own (its process or its node died)."""
+    return TrialRecord(
+        task=spec.task, model=spec.model, technique=spec.technique, status="failed", test_set=spec.test_set,
+        eval_size=spec.eval_size, region=spec.region, seed=spec.seed, job_id=spec.job_id,
+        started_at=now_iso(), error=error,
+    )
 
 
 def run_request(request: RunRequest, job_id: int | None, progress: Progress,
@@ -128,17 +133,23 @@ def run_request(request: RunRequest, job_id: int | None, progress: Progress,
             report(1.0, f"already measured here (trial #{stored.reused_from}, {stored.started_at[:16]} UTC): reused")
             yield stored
             continue
-        busy = 0.0  # others' share of the machine during the last attempt
-        for attempt in range(1 + max(0, contended_retries())):
-            if attempt:
-                report(0.0, f"the machine was busy while measuring (others used {busy:.0%} of it): "
-                            "waiting for it to calm down, then measuring again")
-                if wait_until_quiet(QUIET_WAIT_S) is None:
-                    break  # still busy: keep the contended figure (flagged) rather than hold the queue
-            with measurement_lock(on_wait=lambda: report(0.0, "waiting for another measurement to finish")) as lock:
-                measured = run_trial_process(spec, report, curve)
-            measured.measurement_lock = lock
-            yield measured
-            if measured.status != "ok" or not measured.contended:
-                break
-            busy = measured.contention or 0.0
+        yield from measure(spec, report, curve)
+
+
+def measure(spec: TrialSpec, report: Progress, curve: CurveSink = _ignore_curve) -> Iterator[TrialRecord]:
+    """Measure one trial in a child process under the machine-wide lock (here, or on a cluster node); a
+    contended measurement is followed by its quiet repeat, both yielded."""
+    busy = 0.0  # others' share of the machine during the last attempt
+    for attempt in range(1 + max(0, contended_retries())):
+        if attempt:
+            report(0.0, f"the machine was busy while measuring (others used {busy:.0%} of it): "
+                        "waiting for it to calm down, then measuring again")
+            if wait_until_quiet(QUIET_WAIT_S) is None:
+                break  # still busy: keep the contended figure (flagged) rather than hold the queue
+        with measurement_lock(on_wait=lambda: report(0.0, "waiting for another measurement to finish")) as lock:
+            measured = run_trial_process(spec, report, curve)
+        measured.measurement_lock = lock
+        yield measured
+        if measured.status != "ok" or not measured.contended:
+            break
+        busy = measured.contention or 0.0

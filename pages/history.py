@@ -12,6 +12,7 @@ from engine.store import JobBusyError, NotFoundError, Store, StoreError, machine
 from engine.views import decision_charts
 from engine.views.history_tables import (
     ANY,
+    GROUPINGS,
     JOB_TITLES,
     MACHINE_TITLES,
     TRIAL_TITLES,
@@ -162,7 +163,12 @@ st.subheader("Same variant across machines")
 st.caption("How one model and technique measured on each machine it ran on (the task and date filters apply; "
            "the others do not).")
 in_range = Filters(task, since=filters.since, until=filters.until).trials(store)
-variants = {f"{m}|{t}": n for m, t, n in variants_by_machines(in_range)}
+grouping = st.radio("Compare by", list(GROUPINGS), horizontal=True, key="history_grouping",
+                    format_func={"machine": "machine (CPU and host)", "machine type": "machine type (CPU)",
+                                 "node": "cluster node (Ray)"}.get,
+                    help="Machine type pools every host with the same CPU; a cluster node is one Ray node "
+                         "(trials measured with --cluster or a cluster chosen on Run).")
+variants = {f"{m}|{t}": n for m, t, n in variants_by_machines(in_range, GROUPINGS[grouping])}
 if not variants:
     st.caption("No successful trial to compare.")
     st.stop()
@@ -170,7 +176,7 @@ keep_valid("history_variant", list(variants))
 pick = st.selectbox("Variant", list(variants), key="history_variant",
                     format_func=lambda k: f"{k.replace('|', ' · ')} ({variants[k]} machine{'s' * (variants[k] != 1)})")
 pick_model, _, pick_technique = pick.partition("|")
-per = per_machine(in_range, pick_model, pick_technique)
+per = per_machine(in_range, pick_model, pick_technique, GROUPINGS[grouping])
 if variants[pick] == 1:
     st.caption("Measured on one machine so far: run it on another machine that writes to the same database "
                "(RIGHTSIZE_DB) to compare.")

@@ -6,6 +6,7 @@ import streamlit as st
 from app import gate, queue_panel, ui
 from app.upload import NEW_DATA, UPLOADED, own_task_ids, upload_panel
 from engine.carbon import regions
+from engine.cluster import configured_clusters
 from engine.config import settings
 from engine.objectives import OBJECTIVES
 from engine.queue import job_status, queue_view, submit_optimize, submit_run
@@ -73,6 +74,15 @@ with right:
     remeasure = st.checkbox("Measure again what was already measured here", key="run_remeasure",
                             help="Off: a trial measured on this machine with the same code and settings, on a "
                                  "quiet machine, is shown from the store instead of taking a turn in the queue.")
+    cluster, every_node = "", False
+    if clusters := configured_clusters():  # only the operator's clusters (RIGHTSIZE_CLUSTERS, RAY_ADDRESS)
+        cluster = st.selectbox("Where to measure", ["", *clusters], key="run_cluster",
+                               format_func=lambda a: f"Ray cluster at {a}" if a else "This machine",
+                               help="On a cluster each node measures one trial at a time with its own models; "
+                                    "the results come back here as they finish (docs/cluster.md).")
+        every_node = st.checkbox("Each trial on every node", key="run_every_node", disabled=not cluster,
+                                 help="To compare machines: History then shows each variant per node and per "
+                                      "machine type.") and bool(cluster)
     with st.expander("Every technique, in one line each"):
         ui.technique_help(singles)
 
@@ -113,7 +123,7 @@ for model_spec in missing:
 
 st.write(f"**{len(models) * len(techniques)} trials** ({len(models)} models x {len(techniques)} techniques).")
 request = RunRequest(task_id, tuple(models), tuple(techniques), int(eval_size), region, test_set,
-                     remeasure=remeasure)
+                     remeasure=remeasure, cluster=cluster, every_node=every_node)
 problem = queue_panel.request_problem(request)  # the CLI's checks and messages, before anything is queued
 if problem and (models and techniques):
     st.error(problem, icon=":material/error:")

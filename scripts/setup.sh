@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Idempotent set-up: a virtual environment with pinned packages, the offline pack, and (for tests) chromium.
+# Idempotent set-up: a virtual environment with pinned packages, the offline pack, and (for tests) chromium
+# and the optional Ray extra.
 # Quick on a second run: each step is skipped when its inputs have not changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,16 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$inputs" ]; then
   "$VENV/bin/pip" install -q --no-deps -r requirements-pack-nodeps.txt
   "$VENV/bin/pip" install -q --no-deps --no-build-isolation -e .
   echo "$inputs" > "$stamp"
+fi
+
+if [ "$want_browser" = "--browser" ]; then  # the tests also cover sweeps on a Ray cluster: its optional extra
+  cluster_stamp="$VENV/.rightsize-cluster-installed"
+  cluster_inputs=$(sha256sum requirements-cluster.txt | cut -d' ' -f1)
+  if [ "$(cat "$cluster_stamp" 2>/dev/null)" != "$cluster_inputs" ]; then
+    echo "setup: installing the cluster extra (Ray) for the tests" >&2
+    "$VENV/bin/pip" install -q -r requirements-cluster.txt
+    echo "$cluster_inputs" > "$cluster_stamp"
+  fi
 fi
 
 if [ "$want_browser" = "--browser" ] && ! command -v chromium >/dev/null 2>&1; then

@@ -46,6 +46,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--remeasure", action="store_true", help="measure every trial again, even one already "
                    "measured on this machine with the same code and settings (default: reuse it)")
+    p.add_argument("--cluster", default=None, metavar="ADDRESS",
+                   help="measure on the Ray cluster at ADDRESS (host:port, ray://host:port or auto; default "
+                        "RAY_ADDRESS, else this machine): docs/cluster.md")
+    p.add_argument("--every-node", action="store_true",
+                   help="on a cluster: measure each trial on every measuring node (to compare machines)")
     p.add_argument("--json", action="store_true", help="print the trial records as a JSON array")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("optimize", help="find the leanest variant of a model within a floor of the task's metric")

@@ -15,13 +15,15 @@ def csv_list(value: str) -> tuple[str, ...]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from engine.cluster import cluster_address
     from engine.requests import RunRequest
     from engine.techniques.spec import split_techniques
 
     task = args.task or store_csv(args.data, args.text_column, args.label_column)
     request = RunRequest(task, csv_list(args.models), split_techniques(args.techniques), args.eval_size,
                          args.region or RunRequest.__dataclass_fields__["region"].default_factory(),
-                         args.test_set, args.seed, args.remeasure).validated()
+                         args.test_set, args.seed, args.remeasure, cluster_address(args.cluster),
+                         args.every_node).validated()
     outcome = _run_here(request)
     if args.json:
         print(json.dumps([r.to_dict() for r in outcome.records], indent=2))
@@ -62,9 +64,14 @@ def _run_here(request, max_candidates: int | None = None):
     job_id = store.start_job(request.task, request.to_dict(), os.getpid())
     to_store, curve = store_sinks(store, job_id)
 
+    printed = [""]
+
     def progress(fraction: float, message: str) -> None:
         to_store(fraction, message)
-        print(f"[{fraction:6.1%}] {message}", file=sys.stderr, flush=True)
+        line = f"[{fraction:6.1%}] {message}"
+        if line != printed[0]:  # a cluster sweep repeats its state every second while nothing changes
+            printed[0] = line
+            print(line, file=sys.stderr, flush=True)
 
     return run_job(store, job_id, request, progress, curve, max_candidates=max_candidates)
 

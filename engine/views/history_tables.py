@@ -5,15 +5,16 @@ offers, and one variant's figures on each machine it ran on. No streamlit here.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from statistics import median
 from typing import Any
 
 from engine.quality import metric_for
+from engine.record import TrialRecord
 from engine.store import Job, Store, StoredTrial, _day, machine_name
-from engine.summary.variants import model_order
+from engine.summary.variants import cpu_name, model_order
 
 ANY = ""  # a filter left open
 
@@ -79,7 +80,8 @@ def trial_table(rows: Iterable[StoredTrial]) -> list[dict[str, Any]]:
             "latency_p95_ms": r.latency_p95_ms if ok else None,
             "energy_wh_per_1k": r.energy_wh_per_1k if ok else None,
             "co2e_g_per_1k": r.co2e_g_per_1k if ok else None,
-            "region": r.region, "machine": machine_name(r), "contended": bool(r.contended),
+            "region": r.region, "machine": machine_name(r),
+            "node": str((r.hardware or {}).get("ray_node_id") or "")[:8], "contended": bool(r.contended),
         })
     return out
 
@@ -115,23 +117,38 @@ def job_table(jobs: Iterable[Job], all_rows: Iterable[StoredTrial], matching: It
 # --------------------------------------------------------------------------------------------- per machine
 
 
-def variants_by_machines(rows: Iterable[StoredTrial]) -> list[tuple[str, str, int]]:
+def node_name(record: TrialRecord) -> str:
+    """The machine and, for a trial measured on a Ray cluster, the node (engine.cluster): two nodes can share a
+    host, and a restarted node is a new one."""
+    node = (record.hardware or {}).get("ray_node_id")
+    return f"{machine_name(record)} · Ray node {node[:8]}" if node else machine_name(record)
+
+
+# How History groups one variant's trials: by machine (CPU and host), machine type (CPU) or cluster node
+GROUPINGS: dict[str, Callable[[TrialRecord], str]] = {"machine": machine_name, "machine type": cpu_name,
+                                                      "node": node_name}
+
+
+def variants_by_machines(rows: Iterable[StoredTrial], key: Callable[[TrialRecord], str] = machine_name
+                         ) -> list[tuple[str, str, int]]:
     """(model, technique, machines it ran on) for every variant with an ok trial: most machines first."""
     machines: dict[tuple[str, str], set[str]] = {}
     for row in rows:
         if row.record.status == "ok":
-            machines.setdefault((row.record.model, row.record.technique), set()).add(machine_name(row.record))
+            machines.setdefault((row.record.model, row.record.technique), set()).add(key(row.record))
     return sorted(((m, t, len(s)) for (m, t), s in machines.items()), key=lambda x: (-x[2], x[0], x[1]))
 
 
-def per_machine(rows: Iterable[StoredTrial], model: str, technique: str) -> list[dict[str, Any]]:
-    """One variant's ok trials grouped by machine: how many, the latest score, and the medians of energy
-    per 1,000 queries, p95 latency and throughput (medians: one noisy repeat does not swing them)."""
+def per_machine(rows: Iterable[StoredTrial], model: str, technique: str,
+                key: Callable[[TrialRecord], str] = machine_name) -> list[dict[str, Any]]:
+    """One variant's ok trials grouped by machine (or by `key`: GROUPINGS): how many, the latest score, and the
+    medians of energy per 1,000 queries, p95 latency and throughput (medians: one noisy repeat does not swing
+    them)."""
     groups: dict[str, list] = {}
     for row in rows:
         r = row.record
         if r.status == "ok" and r.model == model and r.technique == technique:
-            groups.setdefault(machine_name(r), []).append(r)
+            groups.setdefault(key(r), []).append(r)
     out = []
     for machine, records in sorted(groups.items()):
         latest = max(records, key=lambda r: r.started_at)
@@ -157,7 +174,7 @@ TRIAL_TITLES = {
     "technique": "Technique", "status": "Status", "metric": "Metric", "quality": "Score",
     "latency_p95_ms": "p95 latency (ms)",
     "energy_wh_per_1k": "Energy (Wh / 1k queries)", "co2e_g_per_1k": "CO2e (g / 1k queries)", "region": "Grid",
-    "machine": "Machine", "contended": "CPU busy with other work",
+    "machine": "Machine", "node": "Ray node", "contended": "CPU busy with other work",
 }
 JOB_TITLES = {
     "job_id": "Run", "kind": "Kind", "task": "Task", "status": "Status", "created_at": "Created (UTC)",
