@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from engine.registry.specs import ParamSpec, TechniqueSpec
 
-ENCODER = ("encoder",)
+ENCODER = ("encoder", "cnn")  # cnn: image models; their kind says which steps it runs its own way
 TECHNIQUES: dict[str, TechniqueSpec] = {
     t.id: t
     for t in (
         TechniqueSpec(
             "fp32", "Full precision (baseline)",
             "The model as published: 32-bit numbers everywhere. The reference the others are compared to.",
-            ("encoder", "rule-based", "classic"), "engine.techniques.quantize:fp32",
+            ("encoder", "rule-based", "classic", "cnn"), "engine.techniques.quantize:fp32",
         ),
         TechniqueSpec(
             "int8-dynamic", "8-bit weights (PyTorch)",
@@ -34,6 +34,12 @@ TECHNIQUES: dict[str, TechniqueSpec] = {
             "onnx-int8", "ONNX Runtime, 8-bit",
             "ONNX Runtime with 8-bit weights: the fastest way measured to run these models on a CPU.",
             ENCODER, "engine.techniques.onnx:onnx_int8", final=True, needs_fp32=True,
+        ),
+        TechniqueSpec(
+            "int8-static", "8-bit, calibrated (ONNX Runtime)",
+            "8-bit numbers whose ranges were measured once on training images: the fast way to run "
+            "convolutions in 8 bits (dynamic 8-bit recomputes them per query and runs slower than 32-bit).",
+            ("cnn",), "engine.techniques.vision:int8_static", final=True, needs_fp32=True,
         ),
         TechniqueSpec(
             "prune-unstructured", "Pruning, scattered weights",
