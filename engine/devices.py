@@ -96,3 +96,18 @@ def fits(record: TrialRecord, device: DeviceProfile) -> bool:
 
 def _kb(value: float) -> str:
     return f"{value / 1024:,.1f} MB" if value >= 1024 else f"{value:,.0f} KB"
+
+
+def fit_rows(records: list[TrialRecord]) -> list[dict[str, Any]]:
+    """One row per ok record with a measured footprint: its sizes and, per device, whether it fits."""
+    rows = []
+    for r in records:
+        size = footprint_kb(r) if r.status == "ok" else None
+        if size is None:
+            continue
+        row: dict[str, Any] = {"variant": r.variant, "weights_kb": round(size["weights_kb"], 1),
+                               "peak_activations_kb": round(size["activations_kb"], 1),
+                               "p50_ms_1_thread": r.latency_p50_ms if r.threads == 1 else None}
+        row.update({f"fits {d.id}": fits(r, d) for d in DEVICES.values()})
+        rows.append(row)
+    return rows
