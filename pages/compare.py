@@ -6,6 +6,7 @@ import streamlit as st
 
 from app import ui
 from app.upload import own_task_ids
+from engine.devices import DEVICES, fit_rows
 from engine.export import export
 from engine.registry import TASKS
 from engine.store import Store
@@ -68,8 +69,6 @@ if any(r.quality_extras.get("samples") for r in records):
         st.subheader("Sample test photos and what each variant answered")
         st.caption("Green: the variant's answer matches the label people gave; red: it does not.")
         st.image(grid)
-from engine.devices import DEVICES, fit_rows
-
 fitting = fit_rows(records)
 if fitting:
     st.subheader("Does it fit the device?")
