@@ -113,6 +113,7 @@ TASKS = {
                  extra={"human_similarity": "tiny_tasks:rated"}),
         TaskSpec("tiny-photos", "Sort tiny shapes", "Three kinds of tiny shape.", "image-classification", SHAPES,
                  "tiny_tasks:image_splits", (TestSetSpec("tiny-test", "tiny test images", "tiny_tasks:image_test"),),
-                 ("tiny-cnn-s", "tiny-cnn-l"), ("tiny-cnn-s", "tiny-cnn-l"), transfer_loader="tiny_tasks:image_transfer"),
+                 ("tiny-cnn-s", "tiny-cnn-l"), ("tiny-cnn-s", "tiny-cnn-l"), transfer_loader="tiny_tasks:image_transfer",
+                 extra={"min_images_seen": 1500}),
     )
 }

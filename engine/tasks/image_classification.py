@@ -10,6 +10,7 @@ that cannot apply to images say so through `not_applicable`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -42,10 +43,12 @@ class ImageClassification:
 
         splits = task_data(task)
         if model.weights.format == "cnn":
-            from engine.models.vision.cnn import CnnConfig, load_or_train
+            from engine.models.vision.cnn import RECIPE, CnnConfig, load_or_train
 
             config = CnnConfig.parse(model.weights.path, len(task.labels))
-            module, info = load_or_train(task.id, model.id, config, splits, settings().default_region, progress)
+            recipe = replace(RECIPE, min_images_seen=task.extra.get("min_images_seen", RECIPE.min_images_seen))
+            module, info = load_or_train(task.id, model.id, config, splits, settings().default_region, progress,
+                                         recipe)
         elif model.weights.format == "efficientnet-lite":
             from engine.models.vision.pretrained import load_pretrained
 

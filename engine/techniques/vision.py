@@ -174,7 +174,7 @@ def _retrain(module: torch.nn.Module, ctx: TechniqueContext, step: str, epochs: 
     before = accuracy(module, splits.validation.images, splits.validation.labels)
     started = time.perf_counter()
     with EnergyMeter(region=ctx.region) as meter:
-        fit(module, images, labels, TrainRecipe(epochs=epochs, lr=1e-3, seed=ctx.seed),
+        fit(module, images, labels, TrainRecipe(epochs=epochs, min_images_seen=0, lr=1e-3, seed=ctx.seed),
             lambda f, m: ctx.progress(0.2 + 0.8 * f, m), teacher=teacher, what=step)
     return {"train_images": n, "transfer_images": 0 if transfer is None else len(transfer),
             "val_accuracy_before": round(before, 4),

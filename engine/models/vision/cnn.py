@@ -27,7 +27,7 @@ from engine.models.heads import read_tensors, save_tensors
 from engine.models.vision.image_model import pixels
 
 Progress = Callable[[float, str], None]
-TRAIN_FORMAT = "1"  # bump when training changes, so cached CNNs are retrained
+TRAIN_FORMAT = "2"  # bump when training changes, so cached CNNs are retrained
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,7 @@ class SmallCnn(nn.Module):
 @dataclass(frozen=True)
 class TrainRecipe:
     epochs: int = 1
+    min_images_seen: int = 50_000  # few labels: more passes, so 1,000 images get as many steps as 50,000
     batch_size: int = 64
     lr: float = 2e-3
     seed: int = 0
@@ -97,11 +98,12 @@ def fit(module: nn.Module, images: np.ndarray, labels: Sequence[int], recipe: Tr
     y = torch.tensor(list(labels), dtype=torch.long)
     soft = torch.from_numpy(np.asarray(teacher, dtype=np.float32)) if teacher is not None else None
     optimizer = torch.optim.Adam(module.parameters(), lr=recipe.lr)
-    steps = recipe.epochs * -(-len(y) // recipe.batch_size)
+    epochs = max(recipe.epochs, -(-recipe.min_images_seen // max(1, len(y))))
+    steps = epochs * -(-len(y) // recipe.batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=recipe.lr, total_steps=max(1, steps))
     module.train()
     step, loss_value = 0, 0.0
-    for epoch in range(recipe.epochs):
+    for epoch in range(epochs):
         order = rng.permutation(len(y))
         for start in range(0, len(y), recipe.batch_size):
             batch = order[start: start + recipe.batch_size]
@@ -116,7 +118,7 @@ def fit(module: nn.Module, images: np.ndarray, labels: Sequence[int], recipe: Tr
             step += 1
             loss_value = loss.item()
             if step % 20 == 0 or step == steps:
-                progress(step / steps, f"{what}: epoch {epoch + 1}/{recipe.epochs}, step {step}/{steps}, "
+                progress(step / steps, f"{what}: epoch {epoch + 1}/{epochs}, step {step}/{steps}, "
                                        f"loss {loss_value:.3f}")
     module.eval()
     return loss_value
