@@ -25,6 +25,7 @@ VISION = "engine.techniques.vision"
 HANDLERS = {name: f"{VISION}:{name.replace('-', '_')}"
             for name in ("onnx-fp32", "onnx-int8", "int8-static", "prune-structured", "distill", "finetune")}
 GENERIC = ("fp32", "bf16", "int8-dynamic")  # work on any torch module
+IMAGE_FORMATS = ("cnn", "efficientnet-lite")  # weights formats load() builds
 
 
 class ImageClassification:
