@@ -8,7 +8,6 @@ import gzip
 import numpy as np
 import pytest
 import tiny_tasks as tiny
-import torch
 
 from engine.devices import DEVICES, fits, misfit
 from engine.recommend import ConstraintError, Constraints, recommend
@@ -19,13 +18,7 @@ from engine.trial import TrialSpec, run_trial
 QUIET = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
 
-@pytest.fixture(autouse=True)
-def one_thread(monkeypatch):
-    monkeypatch.setenv("RIGHTSIZE_THREADS", "1")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+from test_task_kinds import one_thread  # noqa: E402, F401 - the same autouse fixture: one thread, as a device
 
 
 def test_idx_files_are_read_as_written(tmp_path):

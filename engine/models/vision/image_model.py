@@ -6,14 +6,13 @@ grey -> RGB), so every runtime (PyTorch, bf16, ONNX Runtime) runs the same graph
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
-from engine.models.text_model import count_parameters
+from engine.models.text_model import TextModel
 
 
 def pixels(images: Sequence[np.ndarray]) -> torch.Tensor:
@@ -77,16 +76,9 @@ class ImageModel:
     def with_module(self, module: torch.nn.Module) -> ImageModel:
         return ImageModel(self.name, self.family, module, self.info)
 
-    def num_parameters(self) -> int:
-        return count_parameters(self.module) if self.module is not None else 0
-
-    def size_bytes(self) -> int:
-        """Bytes of the serialized state dict (int8 weights packed): what would ship."""
-        if self.module is None:
-            return 0
-        buffer = io.BytesIO()
-        torch.save(self.module.state_dict(), buffer)
-        return buffer.tell()
+    # Parameters and serialized size are counted as for text models (one definition: TextModel's).
+    num_parameters = TextModel.num_parameters
+    size_bytes = TextModel.size_bytes
 
     def footprint(self) -> dict[str, int]:
         """What a device must hold: the weights, and the peak activations at batch 1 in the module's precision."""
