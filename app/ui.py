@@ -229,8 +229,8 @@ OPEN_BOUND_NUDGE = 0.01  # the nearest allowed value next to an open bound (keep
 
 
 def task_encoders(task_id: str) -> list[str]:
-    """The task's models a technique can take as a parameter (a distillation teacher): encoders only."""
-    return [m for m in get_task(task_id).models if m in MODELS and MODELS[m].family == "encoder"]
+    """The task's models a technique can take as a parameter (a distillation teacher): neural ones only."""
+    return [m for m in get_task(task_id).models if m in MODELS and MODELS[m].family in ("encoder", "cnn")]
 
 
 def param_input(technique: TechniqueSpec, param: ParamSpec, task_id: str, key: str) -> object:

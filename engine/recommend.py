@@ -33,12 +33,13 @@ from engine.summary.labels import fmt_pct
 from engine.summary.variants import latest_variants
 from engine.whatif import serving_figures
 
-CONSTRAINT_ORDER = ("min_quality", "min_quality_pct", "max_p95_ms", "max_annual_usd")
+CONSTRAINT_ORDER = ("min_quality", "min_quality_pct", "max_p95_ms", "max_annual_usd", "device")
 CONSTRAINT_LABELS = {
     "min_quality": "minimum score",
     "min_quality_pct": "minimum share of the best score",
     "max_p95_ms": "p95 latency limit",
     "max_annual_usd": "annual cost limit",
+    "device": "device budget",
 }
 
 
@@ -53,6 +54,7 @@ class Constraints:
     max_p95_ms: float | None = None  # batch-1 p95 latency, milliseconds
     max_annual_usd: float | None = None  # first-year cost under `scenario` (electricity + machine time)
     scenario: Scenario | None = None  # needed by max_annual_usd; the default scenario if None
+    device: str | None = None  # a key of engine.devices.DEVICES: the variant must fit that device's budget
 
     def validated(self) -> Constraints:
         checks = {
@@ -69,6 +71,13 @@ class Constraints:
                 raise ConstraintError(f"{name} must be a number: {what} (got {value!r}).")
             if value < low or value > high or (name == "max_p95_ms" and value == 0):
                 raise ConstraintError(f"{name} must be {what} (got {value:g}).")
+        if self.device is not None:
+            from engine.devices import get_device
+
+            try:
+                get_device(self.device)
+            except ValueError as error:
+                raise ConstraintError(str(error)) from None
         scenario = self.scenario
         if self.max_annual_usd is not None:
             scenario = (scenario or Scenario()).validated()
@@ -229,6 +238,13 @@ def _check(r: TrialRecord, c: Constraints, best: TrialRecord | None, metric: Met
         elif annual > c.max_annual_usd:
             failed["max_annual_usd"] = f"costs {_usd(annual)} a year, over the {_usd(c.max_annual_usd)} limit"
             shortfall += (annual - c.max_annual_usd) / c.max_annual_usd if c.max_annual_usd else math.inf
+    if c.device is not None:
+        from engine.devices import get_device, misfit
+
+        why, over = misfit(r, get_device(c.device))
+        if why:
+            failed["device"] = why
+            shortfall += over
     return Check(r, annual, failed, shortfall)
 
 

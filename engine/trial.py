@@ -96,7 +96,11 @@ def _measure(spec: TrialSpec, record: TrialRecord, progress: Progress, curve: Ca
     base = load_model(spec.task, spec.model, progress=lambda f, m: progress(0.2 * f, m))
     ctx = TechniqueContext(task=spec.task, seed=spec.seed, region=spec.region,
                            progress=lambda f, m: progress(0.2 + 0.4 * f, m), curve=curve)
+    if base.info.get("upfront_energy_wh") is not None:  # a model trained here (a CNN): its training is upfront
+        ctx.report("train", **{k: base.info[k] for k in ("upfront_energy_wh", "upfront_s", "upfront_note")})
     variant = compress(base, spec.technique, ctx)
+    if hasattr(variant, "footprint"):  # what a device must hold (image models)
+        ctx.report("footprint", **variant.footprint())
     record.details = ctx.details
     upfront = [d["upfront_energy_wh"] for d in ctx.details.values() if d.get("upfront_energy_wh") is not None]
     if upfront:

@@ -6,6 +6,7 @@ import streamlit as st
 
 from app import chart_cache, ui
 from app.upload import own_task_ids
+from engine.devices import DEVICES, fit_rows
 from engine.export import export
 from engine.registry import TASKS
 from engine.store import Store
@@ -61,6 +62,21 @@ chart_cache.show(row2[1], (*state, "size"), lambda: charts.size_chart(records, d
 if any(r.quality_extras.get("f1_per_class") for r in records):
     st.subheader("Which classes each variant gets right")
     chart_cache.show(st, (*state, "per-class"), lambda: detail_charts.per_class_chart(records))
+if any(r.quality_extras.get("samples") for r in records):
+    from engine.views.image_grid import records_grid_png
+
+    grid = records_grid_png(records)
+    if grid:
+        st.subheader("Sample test photos and what each variant answered")
+        st.caption("Green: the variant's answer matches the label people gave; red: it does not.")
+        st.image(grid)
+fitting = fit_rows(records)
+if fitting:
+    st.subheader("Does it fit the device?")
+    st.caption("Weights against the device's model storage, and what inference holds at once (peak activations "
+               "at batch 1, plus the weights where the device loads them) against its memory. Budgets are "
+               "assumptions with sources: " + " ".join(f"**{d.title}**: {d.source}" for d in DEVICES.values()))
+    st.dataframe(fitting, hide_index=True)
 if any(r.quality_extras.get("human_correlation") for r in records):
     st.subheader("Beside precision@10: does the model see documents as people do?")
     chart_cache.show(st, (*state, "agreement"), lambda: detail_charts.human_agreement_chart(records, domain))

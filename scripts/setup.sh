@@ -34,6 +34,14 @@ if [ "$want_browser" = "--browser" ]; then  # the tests also cover sweeps on a R
   fi
 fi
 
+# Fashion-MNIST (the product-photos tasks) is a Debian package, not a Python one.
+if [ ! -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] && command -v apt-get >/dev/null 2>&1; then
+  echo "setup: installing Debian's dataset-fashion-mnist for the image tasks" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q dataset-fashion-mnist >/dev/null
+fi
+
 if [ "$want_browser" = "--browser" ] && ! command -v chromium >/dev/null 2>&1; then
   echo "setup: installing Debian's chromium for the browser test" >&2
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

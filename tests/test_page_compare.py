@@ -124,3 +124,42 @@ def test_the_csv_keeps_steps_and_details_as_json(store, trained):
     assert json.loads(row["steps"])[1] == {"name": "distill", "params": {"teacher": "mpnet-base", "epochs": 2, "transfer": 0}}
     assert json.loads(row["details"])["distill"]["upfront_energy_wh"] == 3.0
     assert row["upfront_energy_wh"] == 3.0
+
+
+def test_an_image_task_shows_sample_photos_with_each_variants_answers(store, tiny_tasks):
+    """Image tasks keep predictions on sample test photos; Compare draws them as one picture."""
+    import os
+
+    import tiny_tasks as tiny
+    from conftest import make_record
+
+    from engine.requests import RunRequest
+    from engine.views.image_grid import records_grid_png
+
+    test = tiny.image_test()
+    samples = {"test_index": list(range(16)), "true": list(test.labels[:16])}
+    job = store.submit("tiny-photos", RunRequest("tiny-photos", ("tiny-cnn-s", "tiny-cnn-l"), ("fp32",), 16, "USA",
+                                                 "tiny-test").to_dict())
+    store.claim_next(worker_pid=os.getpid())
+    records = []
+    for model, predicted in (("tiny-cnn-s", [0] * 16), ("tiny-cnn-l", samples["true"])):
+        record = make_record(model, "fp32", job_id=job, task="tiny-photos", test_set="tiny-test",
+                             details={"footprint": {"weights_bytes": 9000, "peak_activation_bytes": 700_000}},
+                             quality_extras={"samples": {**samples, "predicted": predicted},
+                                             "f1_per_class": {"bar": 0.5, "column": 0.4, "square": 0.9}})
+        store.add_trial(record)
+        records.append(record)
+    store.finish(job)
+    at = AppTest.from_file(PAGE, default_timeout=30)
+    at.session_state["compare_task_id"] = "tiny-photos"
+    at.run()
+    assert not at.exception
+    assert any("Sample test photos" in h.value for h in at.subheader)
+    assert at.get("image"), "no image drawn"
+    fit = at.dataframe[-2].value if len(at.dataframe) > 1 else at.dataframe[0].value
+    assert list(fit["fits microcontroller"]) == [False, False] and all(fit["fits phone"])  # 684 KB > 640 KB
+    png = records_grid_png(records)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    from engine.views.images import png_size_px
+
+    assert png_size_px(png)[0] == 6 * 240  # six tiles across, one per sample photo

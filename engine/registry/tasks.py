@@ -28,6 +28,11 @@ METRICS: dict[str, MetricSpec] = {
 
 OWN_DATA_PREFIX = "csv-"
 CLASSIFIER_LADDER = ("tfidf", "minilm-l3", "minilm-l6", "mpnet-base")
+IMAGE_LADDER = ("cnn-xs", "cnn-s", "cnn-m", "efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2")
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                   "Ankle boot")
+FASHION_TEST = (TestSetSpec("fashion-test", "Fashion-MNIST's 10,000 test images (never trained or calibrated on)",
+                            "engine.datasets.images:fashion_test"),)
 
 TASKS: dict[str, TaskSpec] = {
     t.id: t
@@ -113,6 +118,41 @@ TASKS: dict[str, TaskSpec] = {
                       "of the model's cosine similarity with the mean human rating). Training signals (pruning "
                       "scores, distillation) use the topic task's training questions, never the test ones.",
             extra={"human_similarity": "engine.datasets:lee_documents"},
+        ),
+        TaskSpec(
+            id="product-photos",
+            title="Sort product photos on a device",
+            description="Which of 10 kinds of clothing or shoe is in a small grey product photo? Models small "
+                        "enough for a phone or a microcontroller against ImageNet-pretrained ones.",
+            kind="image-classification",
+            labels=FASHION_CLASSES,
+            data_loader="engine.datasets.images:fashion_splits",
+            test_sets=FASHION_TEST,
+            models=IMAGE_LADDER,
+            default_models=("cnn-xs", "cnn-s", "cnn-m", "efficientnet-lite0"),
+            default_techniques=("fp32", "onnx-int8-static"),
+            data_note="Fashion-MNIST (Zalando; Debian package dataset-fashion-mnist): 60,000 training and "
+                      "10,000 test images, 28x28 grey, 10 balanced classes. With seed 0, 5,000 training images "
+                      "(500 per class) validate and 55,000 train the CNNs (one pass); EfficientNet-Lite heads "
+                      "train on the first 5,000 of them (feature extraction dominates on 2 cores). The 10,000 "
+                      "test images are the test set; static int8 calibrates on training images only.",
+        ),
+        TaskSpec(
+            id="product-photos-few",
+            title="Sort product photos with few labels",
+            description="The same photos when only 1,000 are labelled: where an ImageNet-pretrained model "
+                        "earns its size.",
+            kind="image-classification",
+            labels=FASHION_CLASSES,
+            data_loader="engine.datasets.images:few_label_splits",
+            transfer_loader="engine.datasets.images:few_label_transfer",
+            test_sets=FASHION_TEST,
+            models=IMAGE_LADDER,
+            default_models=("cnn-xs", "cnn-m", "efficientnet-lite0"),
+            default_techniques=("fp32", "onnx-int8-static"),
+            data_note="1,000 labelled training images (100 per class) and 500 validation images drawn with "
+                      "seed 1 from the product-photos splits; the same 10,000 test images. Distillation may "
+                      "let the teacher label more training images whose labels are never read (transfer).",
         ),
     )
 }

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from engine.registry.specs import ParamSpec, TechniqueSpec
 
-ENCODER = ("encoder",)
+ENCODER = ("encoder", "cnn")  # cnn: image models; their kind says which steps it runs its own way
 TECHNIQUES: dict[str, TechniqueSpec] = {
     t.id: t
     for t in (
         TechniqueSpec(
             "fp32", "Full precision (baseline)",
             "The model as published: 32-bit numbers everywhere. The reference the others are compared to.",
-            ("encoder", "rule-based", "classic"), "engine.techniques.quantize:fp32",
+            ("encoder", "rule-based", "classic", "cnn"), "engine.techniques.quantize:fp32",
         ),
         TechniqueSpec(
             "int8-dynamic", "8-bit weights (PyTorch)",
@@ -38,7 +38,8 @@ TECHNIQUES: dict[str, TechniqueSpec] = {
         TechniqueSpec(
             "onnx-int8-static", "ONNX Runtime, 8-bit, calibrated",
             "ONNX Runtime with 8-bit weights and 8-bit intermediate numbers whose ranges were measured once on "
-            "training sentences: less work per query than plain 8-bit.",
+            "training examples: less work per query than plain 8-bit, and the fast way to run convolutions in 8 "
+            "bits (dynamic 8-bit recomputes ranges per query and runs slower than 32-bit on them).",
             ENCODER, "engine.techniques.onnx_static:onnx_int8_static", final=True, needs_fp32=True,
         ),
         TechniqueSpec(

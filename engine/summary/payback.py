@@ -68,6 +68,8 @@ def paybacks(records: Iterable[TrialRecord]) -> list[Payback]:
     for r in ok_records(records, "upfront_energy_wh"):
         teacher = teacher_of(r)
         ref = (fp32_reference(r, records, teacher) if teacher else None) or fp32_reference(r, records)
+        if ref is r:
+            continue  # a model trained from scratch (a CNN) at fp32: nothing smaller to pay back against
         saving = saving_g = None
         if ref is not None:
             saving = diff(ref.energy_wh_per_1k, r.energy_wh_per_1k)

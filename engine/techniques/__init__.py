@@ -28,7 +28,18 @@ def compress(classifier: TextModel, spec: str, ctx: TechniqueContext) -> TextMod
         for index, step in enumerate(steps):
             ctx.progress = lambda f, m, i=index: overall((i + f) / len(steps), m)
             ctx.progress(0.0, f"Applying {step}")
-            classifier = resolve(get_technique(step.name).handler)(classifier, ctx, **step.params)
+            handler = _kind_handlers(ctx.task).get(step.name) or get_technique(step.name).handler
+            classifier = resolve(handler)(classifier, ctx, **step.params)
     finally:
         ctx.progress = overall
     return classifier
+
+
+def _kind_handlers(task_id: str) -> dict[str, str]:
+    """Techniques a task's kind implements itself (images: ONNX export from pixels, channel pruning)."""
+    from engine.tasks import kind_of
+
+    try:
+        return getattr(kind_of(task_id), "handlers", {})
+    except ValueError:  # a test double's task
+        return {}
