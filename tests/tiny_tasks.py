@@ -60,15 +60,18 @@ MODELS = {
                   install="(built in)", layers=2),
         ModelSpec("tiny-l", "encoder", 0.04, "a 4-layer BERT from a config (tests)", WeightsSpec("tiny-config"),
                   install="(built in)", layers=4),
+        ModelSpec("tiny-lm", "llm", 0.03, "a 2-layer Llama from a config (tests)",
+                  WeightsSpec("tiny-causal-config"), install="(built in)", layers=2, memory_mb=1),
     )
 }
 LADDER = ("tfidf", "tiny-s", "tiny-l")
+CLASSIFY_LADDER = (*LADDER, "tiny-lm")  # an LLM rung prompts; search has none
 TASKS = {
     t.id: t
     for t in (
         TaskSpec("tiny-topic", "Route tiny questions", "Three kinds of tiny question.", "text-classification",
                  ("person", "place", "number"), "tiny_tasks:splits",
-                 (TestSetSpec("tiny-test", "tiny test split", "tiny_tasks:test_split"),), LADDER, LADDER,
+                 (TestSetSpec("tiny-test", "tiny test split", "tiny_tasks:test_split"),), CLASSIFY_LADDER, LADDER,
                  metric="macro-f1", transfer_loader="tiny_tasks:transfer"),
         TaskSpec("tiny-search", "Find tiny similar questions", "Tiny semantic search.", "retrieval", (),
                  "tiny_tasks:splits", (TestSetSpec("tiny-test", "tiny test split", "tiny_tasks:test_split"),),

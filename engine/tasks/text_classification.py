@@ -45,6 +45,10 @@ class TextClassification:
             if task.labels != ("negative", "positive"):
                 raise ValueError(f"'{model.id}' is a sentiment lexicon: it cannot label {task.id}.")
             return resolve(RULE_BASED[model.weights.format])()
+        if model.family == "llm":  # prompted, not fitted: engine.models.llm_classifier
+            from engine.models.llm_classifier import load_prompt_classifier
+
+            return load_prompt_classifier(task, model, progress)
         score, name = metric_score(task)
         if model.family == "classic":
             from engine.models.tfidf import fit_classifier
