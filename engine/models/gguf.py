@@ -110,13 +110,13 @@ def _dequantize(target: Path, model: ModelSpec, progress: Progress) -> None:
     if source.parent == target:
         source.unlink()  # only the dequantized folder is kept
     # save_pretrained refuses a model marked "quantized with gguf"; its weights are plain fp32 now, so write
-    # them and a config without that mark (save_model keeps one copy of tied embeddings).
-    from safetensors.torch import save_model
+    # them and a config without that mark. Shards of 1 GB: one 6 GB file is serialized in memory whole
+    # (12.2 GB peak measured for qwen-1.5b); tied embeddings are written once.
+    from huggingface_hub import save_torch_state_dict
 
-    lm.config.quantization_config = None
     with contextlib.suppress(AttributeError):
         del lm.config.quantization_config
-    save_model(lm, str(target / "model.safetensors"), metadata={"format": "pt"})
+    save_torch_state_dict(lm.state_dict(), str(target), max_shard_size="1GB", metadata={"format": "pt"})
     with _quiet_transformers():
         lm.config.save_pretrained(str(target))
         if lm.generation_config is not None:

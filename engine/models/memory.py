@@ -50,3 +50,22 @@ def require_memory(model: ModelSpec, dtype: object = "float32", why: str = "") -
     message = refusal(model, dtype, why)
     if message:
         raise NotEnoughMemoryError(message)
+
+
+def technique_dtype(technique: str) -> str:
+    """The precision a pipeline loads an LLM in: bf16 when a bf16 step is in it, else fp32."""
+    return "bfloat16" if "bf16" in [step.split(":")[0] for step in technique.split("+")] else "float32"
+
+
+def request_refusals(models: list[ModelSpec], techniques: list[str], available_mb: int | None = None) -> list[str]:
+    """One message per (LLM, precision) of a planned run that would not fit in free memory now."""
+    available = free_mb() if available_mb is None else available_mb
+    out = []
+    for model in models:
+        if model.family != "llm":
+            continue
+        for dtype in dict.fromkeys(technique_dtype(t) for t in techniques):
+            message = refusal(model, dtype, available_mb=available)
+            if message:
+                out.append(message)
+    return out

@@ -1,0 +1,48 @@
+"""The LLM rungs on the dashboard: their memory need on the ladder, the refusal before queueing, the verdict
+"distilled from qwen-1.5b ... at 1/M of its energy", and the payback against serving the LLM."""
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from engine.summary.headline import headline
+from engine.summary.payback import paybacks
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "run.py")
+STUDENT = "distill:teacher=qwen-1.5b,epochs=2"
+
+
+def test_the_ladder_shows_each_llm_with_its_memory_need():
+    from app.ui import model_label
+
+    assert model_label("qwen-1.5b") == "qwen-1.5b (1.5B LLM, needs 8.0 GB, 4.5 GB in bf16)"
+    assert "LLM" not in model_label("minilm-l6")
+
+
+def test_an_llm_that_does_not_fit_in_free_memory_is_refused_before_it_is_queued(store, monkeypatch):
+    from engine.models import memory
+
+    monkeypatch.setattr(memory, "free_mb", lambda: 5000)
+    at = AppTest.from_file(PAGE, default_timeout=30).run()
+    at.multiselect(key="run_models_sentiment").set_value(["minilm-l6", "qwen-1.5b"])
+    at.multiselect(key="run_techniques").set_value(["fp32", "bf16"]).run()
+    errors = [e.value for e in at.error]
+    assert any("qwen-1.5b needs about 8,000 MB of memory in float32" in e for e in errors)
+    assert not any("in bfloat16" in e for e in errors)  # 4,500 MB + reserve fit in 5,000 MB
+    assert at.button(key="run_submit").disabled and store.jobs() == []
+
+
+def test_home_verdict_names_the_llm_teacher_and_the_energy_fraction(records, trained):
+    llm = records("qwen-1.5b", "bf16", quality=0.90, energy_wh_per_1k=2.4, params_m=1544.0, model_family="llm")
+    student = trained("minilm-l6", STUDENT, 3.0, quality=0.87, energy_wh_per_1k=0.02)
+    result = headline([records("mpnet-base", "fp32"), llm, student])
+    assert result.reference is llm  # the largest model, though not in fp32
+    assert result.sentence == "minilm-l6 distilled from qwen-1.5b keeps 97% of qwen-1.5b's accuracy at 1/120 of its energy per query."
+
+
+def test_a_student_of_the_llm_pays_back_against_serving_the_llm(records, trained):
+    llm = records("qwen-1.5b", "bf16", energy_wh_per_1k=2.4, params_m=1544.0)
+    student = trained("minilm-l6", STUDENT, 3.0, energy_wh_per_1k=0.02)
+    (payback,) = paybacks([records("minilm-l6", "fp32"), llm, student])
+    assert payback.reference is llm
+    assert round(payback.queries) == round(3.0 / (2.38 / 1000))
