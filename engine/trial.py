@@ -131,7 +131,7 @@ def _measure(spec: TrialSpec, record: TrialRecord, progress: Progress, curve: Ca
         samples_ms = time_calls(lambda: work.query(variant, next(queries), first_outputs),
                                 n=LATENCY_QUERIES, warmup=WARMUP_QUERIES)
 
-    quality = work.score(first_outputs)
+    quality = work.evaluate(variant, first_outputs) if work.evaluate else work.score(first_outputs)
     record.metric = quality.metric
     record.quality, record.quality_ci_low, record.quality_ci_high = quality.value, quality.ci_low, quality.ci_high
     record.quality_extras = quality.extras

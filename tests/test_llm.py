@@ -184,3 +184,33 @@ def test_every_pack_llm_pins_a_sha256_and_its_memory_need():
         assert m.memory_mb > m.memory_mb_bf16 > 0 and m.layers > 0
     for task in ("sentiment", "spam", "topic"):
         assert {m.id for m in llms} <= set(get_task(task).models)
+
+
+@QUIET
+def test_a_generation_trial_records_bits_per_byte_speed_per_token_and_samples(tiny_tasks):
+    record = run_trial(TrialSpec("tiny-generate", "tiny-lm", "bf16", eval_size=20, region="FRA", test_set="tiny-test"))
+    assert record.status == "ok", record.error
+    assert record.metric == "bits-per-byte" and record.eval_size == 20
+    assert 0 < record.quality_ci_low <= record.quality <= record.quality_ci_high
+    extras = record.quality_extras
+    assert extras["tokens_per_response"] == 4 and extras["time_to_first_token_ms_p50"] > 0  # the task's length
+    assert extras["tokens_per_s_batched"] > 0 and extras["perplexity"] > 1
+    assert len(extras["samples"]) == 4 and all(s["response"] and s["prompt"] for s in extras["samples"])
+    assert record.energy_wh_per_1k > 0 and record.latency_p50_ms > 0  # per response of 32 tokens
+    skipped = run_trial(TrialSpec("tiny-generate", "tiny-lm", "few-shot:k=2", eval_size=20, region="FRA",
+                                  test_set="tiny-test"))
+    assert skipped.status == "skipped" and "generation task" in skipped.error
+
+
+def test_bits_per_byte_is_the_next_token_cross_entropy_over_the_bytes_it_covers(tiny_tasks):
+    generator = load_model("tiny-generate", "tiny-lm")
+    text = "who is the person and where is the city"
+    (bits, n_bytes, tokens), = generator.passage_bits([text])
+    ids = torch.tensor([generator.tokenizer.encode(text, add_special_tokens=False)])
+    with torch.inference_mode():
+        nats = torch.nn.functional.cross_entropy(generator.module(input_ids=ids).logits[0, :-1], ids[0, 1:],
+                                                 reduction="sum").item()
+    assert tokens == ids.shape[1] - 1 and bits == pytest.approx(nats / np.log(2), rel=1e-4)
+    assert n_bytes == len(generator.tokenizer.decode(ids[0, 1:]).encode())
+    rows, texts = generator.generate(["who is the", "where"], max_new_tokens=5)
+    assert rows[:, 1].tolist() == [5, 5] and len(texts) == 2

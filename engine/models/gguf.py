@@ -150,14 +150,35 @@ class GgufSource:
         self.expected_load_s = 3.0 + 4.0 * sum(p.stat().st_size for p in parts) / 1e9  # for progress only
 
     def weights(self, dtype: torch.dtype, progress: Progress = lambda f, m: None) -> torch.nn.Module:
-        from transformers import AutoModelForCausalLM
-
         require_memory(self.spec, dtype)
-        with ticking(progress, f"Loading {self.spec.id} ({str(dtype).removeprefix('torch.')})", self.expected_load_s), \
-                _quiet_transformers():
-            lm, info = AutoModelForCausalLM.from_pretrained(str(self.folder), dtype=dtype, use_safetensors=True,
-                                                            trust_remote_code=False, output_loading_info=True)
-        if info["missing_keys"] or info["mismatched_keys"]:
-            raise RuntimeError(f"{self.spec.id}: weights in {self.folder} do not fit the model (missing "
-                               f"{sorted(info['missing_keys'])[:5]}, mismatched {sorted(info['mismatched_keys'])[:5]})")
-        return lm.eval()
+        name = str(dtype).removeprefix("torch.")
+        with ticking(progress, f"Loading {self.spec.id} ({name})", self.expected_load_s):
+            return _prepared(self._folder(dtype), lambda tmp: self._cast(tmp, dtype), lambda f: _weights(f, dtype, self.spec.id),
+                             _rebuild_fix(self.spec.id, self.folder))
+
+    def _folder(self, dtype: torch.dtype) -> Path:
+        """fp32: the dequantized folder itself. Another dtype gets its own copy, cast once: loading bf16 from the
+        fp32 files kept all 7 GB of them mapped in memory beside the 3.5 GB model (11.2 GB peak, qwen-1.5b)."""
+        return self.folder if dtype == torch.float32 else self.folder.with_name(f"{self.folder.name}-{str(dtype)[6:]}")
+
+    def _cast(self, target: Path, dtype: torch.dtype) -> None:
+        from huggingface_hub import save_torch_state_dict
+
+        require_memory(self.spec, torch.float32, f"to write its {str(dtype)[6:]} copy once")
+        lm = _weights(self.folder, dtype, self.spec.id)
+        save_torch_state_dict(lm.state_dict(), str(target), max_shard_size="1GB", metadata={"format": "pt"})
+        with _quiet_transformers():
+            lm.config.save_pretrained(str(target))
+            self.tokenizer.save_pretrained(str(target))
+
+
+def _weights(folder: Path, dtype: torch.dtype, name: str) -> torch.nn.Module:
+    from transformers import AutoModelForCausalLM
+
+    with _quiet_transformers():
+        lm, info = AutoModelForCausalLM.from_pretrained(str(folder), dtype=dtype, use_safetensors=True,
+                                                        trust_remote_code=False, output_loading_info=True)
+    if info["missing_keys"] or info["mismatched_keys"]:
+        raise RuntimeError(f"{name}: weights in {folder} do not fit the model (missing "
+                           f"{sorted(info['missing_keys'])[:5]}, mismatched {sorted(info['mismatched_keys'])[:5]})")
+    return lm.eval()

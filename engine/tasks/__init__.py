@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 KINDS: dict[str, str] = {
     "text-classification": "engine.tasks.text_classification:KIND",
     "retrieval": "engine.tasks.retrieval:KIND",
+    "generation": "engine.tasks.generation:KIND",
 }
 
 
