@@ -46,3 +46,41 @@ def test_a_student_of_the_llm_pays_back_against_serving_the_llm(records, trained
     (payback,) = paybacks([records("minilm-l6", "fp32"), llm, student])
     assert payback.reference is llm
     assert round(payback.queries) == round(3.0 / (2.38 / 1000))
+
+
+def test_compare_shows_how_llms_were_asked_and_what_they_wrote(store, records):
+    from conftest import make_record
+
+    from engine.requests import RunRequest
+
+    request = RunRequest("generation", ("qwen-0.5b",), ("bf16",), 50, "USA", "lee-news")
+    job = store.submit("generation", request.to_dict())
+    store.claim_next(worker_pid=1)
+    extras = {"tokens_per_response": 32, "perplexity": 9.1, "time_to_first_token_ms_p50": 120.0,
+              "tokens_per_s_batched": 40.0, "samples": [{"prompt": "The Prime Minister said", "response": " today"}]}
+    for technique, quality in (("bf16", 0.81), ("int8-weight", 0.83)):
+        store.add_trial(make_record("qwen-0.5b", technique, job_id=job, task="generation", metric="bits-per-byte",
+                                    quality=quality, quality_extras=extras, model_family="llm",
+                                    energy_wh_per_1k=3.2))
+    store.finish(job)
+    at = AppTest.from_file(str(Path(PAGE).with_name("compare.py")), default_timeout=30)
+    at.session_state["compare_task_id"] = "generation"
+    at.run()
+    assert not at.exception
+    assert any("per generated token" in s.value for s in at.subheader)
+    table = at.dataframe[0].value
+    assert list(table["energy per token, mWh"]) == [0.1, 0.1] and list(table["tokens/s, batched"]) == [40.0, 40.0]
+    assert any("The Prime Minister said" in m.value for m in at.markdown)
+
+
+def test_the_prompting_table_shows_shots_tokens_and_calibration(records):
+    from engine.views.llm_tables import prompting_frame
+
+    info = {"prompt": {"shots": 4}, "dtype": "bfloat16",
+            "calibration": {"validation_before": 0.5, "validation_after": 0.8, "validation_size": 200, "bias": [0, -1.5]}}
+    frame = prompting_frame([records("qwen-1.5b", "few-shot:k=4+bf16", model_info=info, prompt_tokens_per_query=310.0),
+                             records("minilm-l6", "fp32")])
+    assert frame.to_dict("records") == [{"variant": "qwen-1.5b · few-shot:k=4+bf16", "worked examples in the prompt": 4,
+                                         "prompt tokens per query": 310.0, "precision": "bfloat16",
+                                         "validation, raw answers": 0.5, "validation, calibrated": 0.8,
+                                         "calibration texts": 200, "bias per class": "+0.00, -1.50"}]
