@@ -24,7 +24,7 @@ import torch
 
 from engine import cache_files
 from engine.config import settings
-from engine.models.calibration import Calibration, fit_bias
+from engine.models.calibration import Calibration, Score, fit_bias
 from engine.models.causal import Source, open_source
 from engine.models.lazy_lm import LazyLM
 from engine.registry import ModelSpec, TaskSpec
@@ -56,12 +56,12 @@ def answer_token_ids(tokenizer: Any, answers: Sequence[str]) -> list[list[int]]:
 class PromptClassifier(LazyLM):
     """Servable (engine.tasks.base): texts in, one row of calibrated class log-likelihoods per text out."""
 
-    def __init__(self, name: str, task: TaskSpec, source: Source, prompt: PromptSpec,
+    def __init__(self, name: str, task: TaskSpec, source: Source, prompt: PromptSpec, score: Score,
                  dtype: torch.dtype = torch.float32, shots: Sequence[Shot] = (), module: torch.nn.Module | None = None,
                  calibration: Calibration | None = None, info: dict[str, Any] | None = None,
                  progress: Progress = lambda f, m: None) -> None:
         super().__init__(name, source, dtype, module, info, progress)
-        self.task = task
+        self.task, self.score = task, score  # score: the task's metric on (true, predicted), for calibration
         try:
             self.prompt, self.answer_ids = prompt, answer_token_ids(self.tokenizer, prompt.answers)
         except AnswerCollision:
@@ -75,7 +75,8 @@ class PromptClassifier(LazyLM):
         """Same model, other module / dtype / shots; calibration is refitted for the new variant."""
         fields = {"dtype": self.dtype, "shots": self.shots, "module": self._module, "info": self.info,
                   "progress": self.progress, **changes}
-        return PromptClassifier(self.name, self.task, self.source, self.prompt, calibration=None, **fields)
+        return PromptClassifier(self.name, self.task, self.source, self.prompt, self.score, calibration=None,
+                                **fields)
 
     def for_labelling(self) -> PromptClassifier:
         """The variant a teacher labels with: bf16 where the CPU computes it natively (same answers to
@@ -148,7 +149,6 @@ class PromptClassifier(LazyLM):
         if self.calibration is not None:
             return
         from engine.models.heads import read_tensors, save_tensors, task_splits
-        from engine.tasks.text_classification import metric_score
 
         if progress is not None:
             self.progress = progress  # a lazy weight load below reports on the caller's bar
@@ -167,8 +167,7 @@ class PromptClassifier(LazyLM):
         report(0.0, f"Calibrating {self.name} on {len(texts)} validation texts")
         started = time.perf_counter()
         scores = self.raw_scores(texts)
-        score, _ = metric_score(self.task)
-        self.calibration = fit_bias(scores, labels, score)
+        self.calibration = fit_bias(scores, labels, self.score)
         seconds = round(time.perf_counter() - started, 2)
         self.info["calibration"] = {**self.calibration.to_dict(), "seconds": seconds, "cached": False}
         save_tensors(path, {"bias": torch.tensor(self.calibration.bias)},
@@ -202,10 +201,12 @@ class PromptClassifier(LazyLM):
                 "prompt_tokens_per_query": round(float(np.mean(lengths)), 1)}
 
 
-def load_prompt_classifier(task: TaskSpec, model: ModelSpec, progress: Progress | None = None) -> PromptClassifier:
-    """The task's zero-shot LLM rung: tokenizer now (the GGUF is verified and dequantized first, once)."""
+def load_prompt_classifier(task: TaskSpec, model: ModelSpec, score: Score,
+                           progress: Progress | None = None) -> PromptClassifier:
+    """The task's zero-shot LLM rung: tokenizer now (the GGUF is verified and dequantized first, once).
+    `score` is the task's metric on (true, predicted labels), which calibration maximises."""
     report = progress or (lambda fraction, message: None)
     report(0.0, f"Opening {model.id}")
     source = open_source(model, report)
     report(1.0, f"{model.id} ready (weights load when first used)")
-    return PromptClassifier(model.id, task, source, prompt_for(task), progress=report)
+    return PromptClassifier(model.id, task, source, prompt_for(task), score, progress=report)
