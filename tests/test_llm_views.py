@@ -84,3 +84,20 @@ def test_the_prompting_table_shows_shots_tokens_and_calibration(records):
                                          "prompt tokens per query": 310.0, "precision": "bfloat16",
                                          "validation, raw answers": 0.5, "validation, calibrated": 0.8,
                                          "calibration texts": 200, "bias per class": "+0.00, -1.50"}]
+
+
+def test_bars_spanning_more_than_100x_use_a_log_axis(records):
+    import json
+
+    from engine.views import charts
+
+    def x_scale(chart):
+        layer = json.loads(chart.to_json())
+        layer = layer.get("layer") or layer["vconcat"][0]["layer"]
+        return layer[0]["encoding"]["x"]
+
+    ladder = [records("vader", "fp32"), records("mpnet-base", "fp32")]  # 0.0009 vs 0.7 Wh: 780x
+    assert x_scale(charts.co2e_chart(ladder))["scale"]["type"] == "log"
+    assert "(log scale)" in x_scale(charts.co2e_chart(ladder))["title"]
+    close = [records("minilm-l6", "fp32"), records("mpnet-base", "fp32")]  # 9x
+    assert "scale" not in x_scale(charts.co2e_chart(close))
