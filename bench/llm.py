@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.tasks import measure  # noqa: E402  (one engine run per (model, technique), as bench/tasks.py does)
 from engine.registry import metric_of  # noqa: E402
 from engine.summary.payback import break_even_queries  # noqa: E402
 
@@ -40,16 +40,6 @@ def pairs(text: str) -> list[tuple[str, str]]:
         model, _, technique = item.partition(":")
         out.append((model, technique or "fp32"))
     return out
-
-
-def measure(task: str, model: str, technique: str, eval_size: int, region: str) -> list[dict]:
-    command = [sys.executable, "-m", "engine", "run", "--task", task, "--models", model, "--techniques",
-               technique, "--eval-size", str(eval_size), "--region", region, "--json"]
-    print("$", " ".join(command), file=sys.stderr, flush=True)
-    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"engine run exited {done.returncode}")
-    return json.loads(done.stdout or "[]")
 
 
 def table(task: str, records: list[dict]) -> list[str]:
