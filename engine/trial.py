@@ -127,9 +127,10 @@ def _measure(spec: TrialSpec, record: TrialRecord, progress: Progress, curve: Ca
             window_s = time.perf_counter() - window_start
         progress(0.85, f"Measuring batch-1 latency of {record.variant}")
         asked = work.queries or texts
-        queries = iter(asked * (LATENCY_QUERIES // max(1, len(asked)) + 1))
+        timed = work.latency_queries or LATENCY_QUERIES
+        queries = iter(asked * (timed // max(1, len(asked)) + 1 + WARMUP_QUERIES))
         samples_ms = time_calls(lambda: work.query(variant, next(queries), first_outputs),
-                                n=LATENCY_QUERIES, warmup=WARMUP_QUERIES)
+                                n=timed, warmup=WARMUP_QUERIES)
 
     quality = work.evaluate(variant, first_outputs) if work.evaluate else work.score(first_outputs)
     record.metric = quality.metric

@@ -57,6 +57,7 @@ class Workload:
     # quality read from the model itself after the measured window (generation: bits per byte on held-out
     # text), given the outputs of the first pass; None: `score` the outputs
     evaluate: Callable[[Servable, Any], Quality] | None = None
+    latency_queries: int | None = None  # single queries timed (default: the trial's 100); a response takes seconds
 
     def __len__(self) -> int:
         return len(self.texts)

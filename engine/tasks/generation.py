@@ -20,6 +20,7 @@ from engine.tasks.scoring import Quality, bootstrap
 
 TTFT_PROMPTS = 5  # prompts timed for their first token at batch 1
 SAMPLES = 4
+LATENCY_RESPONSES = 16  # one per prompt: a response of 32 tokens takes seconds on 2 cores, not milliseconds
 
 
 class Generation:
@@ -64,7 +65,7 @@ class Generation:
             raise ValueError("Generation quality is read from the model itself (Workload.evaluate).")
 
         return Workload(list(prompts.texts), unscored, lambda model, text, _: model.generate([text]),
-                        passages.source, evaluate=evaluate)
+                        passages.source, evaluate=evaluate, latency_queries=LATENCY_RESPONSES)
 
     def signal(self, task: TaskSpec, seed: int = 0) -> TrainingSignal:
         raise ValueError("Nothing trains on a generation task here: its text is held out.")
