@@ -45,6 +45,9 @@ class TrialRecord:
     region: str = ""
     grid_g_per_kwh: float | None = None
     grid_source: str = ""
+    # how a prompted model (an LLM) was asked: template, shots, dtype, its calibration on validation texts
+    model_info: dict[str, Any] = field(default_factory=dict)
+    prompt_tokens_per_query: float | None = None  # mean tokens an LLM reads per test query (prompt included)
     # what was done to the model: the pipeline's steps with every parameter, and what each step reported
     steps: list[dict[str, Any]] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)  # per step: achieved sparsity, zipped size, curve, ...

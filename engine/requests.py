@@ -108,9 +108,10 @@ class OptimizeRequest:
             return default_teacher(task, self.model)
         teacher = get_model(self.teacher, task)
         require_installed(teacher)
-        if teacher.family != "encoder" or teacher.id not in MODELS:
-            raise ValueError(f"Teacher '{self.teacher}' must be an installed encoder from the pack "
-                             f"({', '.join(m for m in task.models if MODELS[m].family == 'encoder')}) or 'none'.")
+        if teacher.family not in ("encoder", "llm") or teacher.id not in MODELS:
+            raise ValueError(f"Teacher '{self.teacher}' must be an installed encoder or LLM from the pack "
+                             f"({', '.join(m for m in task.models if MODELS[m].family in ('encoder', 'llm'))}) "
+                             "or 'none'.")
         if teacher.id == self.model:
             raise ValueError(f"'{self.model}' cannot teach itself: pick a bigger teacher or 'none'.")
         return teacher.id

@@ -112,6 +112,9 @@ def _measure(spec: TrialSpec, record: TrialRecord, progress: Progress, curve: Ca
 
     work = kind.workload(task, spec.test_set, spec.eval_size, spec.seed)
     texts = work.texts
+    prepare = getattr(variant, "prepare", None)  # e.g. an LLM fits its decision bias on validation texts
+    if prepare is not None:
+        prepare(lambda f, m: progress(0.6, m))
     variant.outputs(texts[:BATCH_SIZE], batch_size=BATCH_SIZE)  # warm-up: first calls allocate and pick kernels
 
     progress(0.6, f"Measuring {noun(metric_of(task.id))}, throughput and energy of {record.variant}")
@@ -128,11 +131,12 @@ def _measure(spec: TrialSpec, record: TrialRecord, progress: Progress, curve: Ca
             window_s = time.perf_counter() - window_start
         progress(0.85, f"Measuring batch-1 latency of {record.variant}")
         asked = work.queries or texts
-        queries = iter(asked * (LATENCY_QUERIES // max(1, len(asked)) + 1))
+        timed = work.latency_queries or LATENCY_QUERIES
+        queries = iter(asked * (timed // max(1, len(asked)) + 1 + WARMUP_QUERIES))
         samples_ms = time_calls(lambda: work.query(variant, next(queries), first_outputs),
-                                n=LATENCY_QUERIES, warmup=WARMUP_QUERIES)
+                                n=timed, warmup=WARMUP_QUERIES)
 
-    quality = work.score(first_outputs)
+    quality = work.evaluate(variant, first_outputs) if work.evaluate else work.score(first_outputs)
     record.metric = quality.metric
     record.quality, record.quality_ci_low, record.quality_ci_high = quality.value, quality.ci_low, quality.ci_high
     record.quality_extras = quality.extras
@@ -148,6 +152,10 @@ def _measure(spec: TrialSpec, record: TrialRecord, progress: Progress, curve: Ca
     latency = latency_summary(samples_ms)
     record.latency_p50_ms, record.latency_p95_ms, record.latency_p99_ms = latency.p50_ms, latency.p95_ms, latency.p99_ms
     record.latency_n = latency.n
+    describe = getattr(variant, "describe", None)  # how a prompted model was asked (LLMs)
+    if describe is not None:
+        record.model_info = describe(texts)
+        record.prompt_tokens_per_query = record.model_info.get("prompt_tokens_per_query")
     reading = watch.reading
     record.contention, record.contended = reading.others_share, reading.contended
     progress(1.0, f"Measured {record.variant}")

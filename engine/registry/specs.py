@@ -23,22 +23,24 @@ class WeightsSpec:
     """Where a model's weights come from. `format` names one loader in engine.models.sources.FORMATS, so a
     model in a known format is a registry entry, not new code."""
 
-    format: str  # "package-folder" | "split-zip" | "onnx-bert" | "vader" | "tfidf" | "hub"
+    format: str  # "package-folder" | "split-zip" | "onnx-bert" | "vader" | "tfidf" | "hub" | "gguf"
     packages: tuple[str, ...] = ()  # distributions or import names whose presence means "installed"
     path: str = ""  # inside the package: the model folder, or the file suffix to find
     tokenizer_from: str = ""  # another model whose tokenizer this one uses (an ONNX file ships none)
+    sha256: str = ""  # of the (joined) weights file, pinned: a file that differs is refused, never loaded
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     id: str
-    family: str  # "rule-based" | "classic" (no neural parameters) | "encoder"
+    family: str  # "rule-based" | "classic" (no neural parameters) | "encoder" | "llm" (a causal language model)
     params_m: float  # nominal size in millions of parameters; trials count the real number
     source: str  # where the weights come from, in words
     weights: WeightsSpec
     install: str  # command that installs it
     layers: int = 0  # transformer layers (0: none); the search plans layer-drop from it before loading
     memory_mb: int = 0  # peak memory of a trial, measured: what a machine needs to run it
+    memory_mb_bf16: int = 0  # the same in bfloat16 (0: not measured; memory_mb applies)
     hub_id: str = ""  # the same model on a model hub, for online users
 
     @property
@@ -108,6 +110,10 @@ class TechniqueSpec:
     final: bool = False  # leaves PyTorch (e.g. for ONNX Runtime): must be the last step of a pipeline
     needs_fp32: bool = False  # reads or trains fp32 weights: cannot follow a step that leaves fp32
     leaves_fp32: bool = False  # the weights are int8 or bf16 afterwards
+    family_handlers: tuple[tuple[str, str], ...] = ()  # (model family, handler) where a family needs its own
+
+    def handler_for(self, family: str) -> str:
+        return dict(self.family_handlers).get(family, self.handler)
 
     @property
     def form(self) -> str:

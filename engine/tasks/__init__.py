@@ -18,6 +18,7 @@ KINDS: dict[str, str] = {
     "text-classification": "engine.tasks.text_classification:KIND",
     "retrieval": "engine.tasks.retrieval:KIND",
     "image-classification": "engine.tasks.image_classification:KIND",
+    "generation": "engine.tasks.generation:KIND",
 }
 
 

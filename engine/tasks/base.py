@@ -54,6 +54,10 @@ class Workload:
     query: Callable[[Servable, str, Any], Any]
     source: str  # provenance of the test data
     queries: list[str] | None = None  # what users send one at a time (default: texts); for search the questions
+    # quality read from the model itself after the measured window (generation: bits per byte on held-out
+    # text), given the outputs of the first pass; None: `score` the outputs
+    evaluate: Callable[[Servable, Any], Quality] | None = None
+    latency_queries: int | None = None  # single queries timed (default: the trial's 100); a response takes seconds
 
     def __len__(self) -> int:
         return len(self.texts)

@@ -46,6 +46,10 @@ class TextClassification:
                 raise ValueError(f"'{model.id}' is a sentiment lexicon: it cannot label {task.id}.")
             return resolve(RULE_BASED[model.weights.format])()
         score, name = metric_score(task)
+        if model.family == "llm":  # prompted, not fitted; its decision bias is fitted by the task's metric
+            from engine.models.llm_classifier import load_prompt_classifier
+
+            return load_prompt_classifier(task, model, score, progress)
         if model.family == "classic":
             from engine.models.tfidf import fit_classifier
 

@@ -28,7 +28,8 @@ def compress(classifier: TextModel, spec: str, ctx: TechniqueContext) -> TextMod
         for index, step in enumerate(steps):
             ctx.progress = lambda f, m, i=index: overall((i + f) / len(steps), m)
             ctx.progress(0.0, f"Applying {step}")
-            handler = _kind_handlers(ctx.task).get(step.name) or get_technique(step.name).handler
+            handler = (_kind_handlers(ctx.task).get(step.name)
+                       or get_technique(step.name).handler_for(getattr(classifier, "family", "")))
             classifier = resolve(handler)(classifier, ctx, **step.params)
     finally:
         ctx.progress = overall

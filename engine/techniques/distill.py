@@ -48,6 +48,7 @@ Progress = Callable[[float, str], None]
 Batch = tuple[list[int], torch.Tensor, torch.Tensor]  # (indices into the split, input_ids, attention_mask)
 TEACHER_SHARE = 0.3  # of the progress bar, when the teacher's logits are computed now
 UNLABELLED = -1  # label of a transfer sentence: only the teacher's answer trains on it
+TEACHER_FAMILIES = ("encoder", "llm")  # an LLM teaches by its calibrated answer likelihoods (class logits)
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,10 @@ def distill(classifier: TextModel, ctx: TechniqueContext, teacher: str = "mpnet-
     _check_epochs(epochs)
     task = get_task(ctx.task)
     teacher_spec = get_model(teacher, task)  # ChoiceError (a ValueError) with a did-you-mean
-    if teacher_spec.family != "encoder":
+    if teacher_spec.family not in TEACHER_FAMILIES:
         raise ValueError(f"Teacher '{teacher}' is a {teacher_spec.family} model without outputs to learn from. "
-                         f"Use an encoder: {', '.join(m for m in task.models if get_model(m).family == 'encoder')}.")
+                         f"Use an encoder or an LLM: "
+                         f"{', '.join(m for m in task.models if get_model(m).family in TEACHER_FAMILIES)}.")
     if int(transfer) != transfer or transfer < 0:
         raise ValueError(f"transfer={transfer} is out of range: 0 <= transfer (an integer number of sentences).")
     student = _student_copy(classifier)

@@ -94,7 +94,10 @@ class Teacher:
                 from engine.tasks import load_model
 
                 self.model = load_model(self.task_id, self.name, progress=lambda f, m: progress(0.2 * f, m))
-                if self.model.module is None:
+                labelling = getattr(self.model, "for_labelling", None)  # an LLM labels in its fastest precision
+                if labelling is not None:
+                    self.model = labelling()
+                elif self.model.module is None:
                     raise ValueError(f"Teacher '{self.name}' has no PyTorch model to run.")
             loaded = time.perf_counter()
             chunks, done = [], 0

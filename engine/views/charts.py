@@ -19,6 +19,7 @@ from engine.summary.variants import cpu_name, model_order, ok_records, pareto_fr
 from engine.views.colors import model_colors
 
 LOG_X_RATIO = 20  # use a log energy axis when the largest value is over 20x the smallest
+LOG_BAR_RATIO = 100  # bars (CO2e, latency, size) switch to a log axis beyond 100x, or the small ones vanish
 SHAPES = ("circle", "square", "triangle-up", "diamond", "cross", "triangle-down")
 LABEL_FONT = 13
 TITLE_FONT = 16
@@ -223,8 +224,12 @@ def _bar_chart(
     order = _label_order(frame, domain)
     y = alt.Y("label:N", sort=order, title=None)
     base = alt.Chart(frame)
+    values = frame[field]
+    log = bool(values.min() > 0 and values.max() / values.min() > LOG_BAR_RATIO)  # an LLM beside TF-IDF: 10,000x
+    x = alt.X(f"{field}:Q", title=axis_title + (" (log scale)" if log else ""),
+              scale=alt.Scale(type="log") if log else alt.Undefined)
     bars = base.mark_bar(cornerRadiusEnd=3, height={"band": 0.7}).encode(
-        x=alt.X(f"{field}:Q", title=axis_title), y=y, color=_color(domain, legend=False), tooltip=TOOLTIP,
+        x=x, y=y, color=_color(domain, legend=False), tooltip=TOOLTIP,
         opacity=alt.condition("datum.contended", alt.value(0.45), alt.value(1.0)),
     )
     text = base.mark_text(align="left", dx=4, fontSize=LABEL_FONT - 1, color="#333333").encode(

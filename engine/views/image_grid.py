@@ -23,7 +23,8 @@ RIGHT, WRONG, INK = (22, 128, 58), (200, 30, 30), (20, 20, 20)
 
 def shown_records(records: Sequence[TrialRecord], max_variants: int = 6) -> list[TrialRecord]:
     """ok records that kept sample predictions on the same images as the first such record."""
-    with_samples = [r for r in records if r.status == "ok" and (r.quality_extras or {}).get("samples")]
+    # image samples are a dict of test indices and answers (a generation record's are a list of texts)
+    with_samples = [r for r in records if r.status == "ok" and isinstance((r.quality_extras or {}).get("samples"), dict)]
     if not with_samples:
         return []
     first = with_samples[0]
