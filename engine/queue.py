@@ -113,7 +113,11 @@ def queue_view(store: Store) -> list[QueueRow]:
 
 def queue_position(store: Store, job_id: int) -> int:
     """How many jobs will run before this queued one (a running job counts). 0 if it is not queued."""
-    rows = queue_view(store)
+    return jobs_ahead(queue_view(store), job_id)
+
+
+def jobs_ahead(rows: list[QueueRow], job_id: int) -> int:
+    """queue_position from rows already read (the Run page has them)."""
     me = next((r for r in rows if r.job.id == job_id), None)
     if me is None or me.running:
         return 0

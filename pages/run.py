@@ -10,7 +10,7 @@ from engine.cluster import configured_clusters
 from engine.config import settings
 from engine.models.memory import request_refusals
 from engine.objectives import OBJECTIVES
-from engine.queue import job_status, queue_view, submit_optimize, submit_run
+from engine.queue import job_status, jobs_ahead, queue_view, submit_optimize, submit_run
 from engine.registry import MODELS, TASKS, TECHNIQUES, get_task, is_installed
 from engine.requests import EVAL_SIZE_RANGE, MAX_DROP_PTS_RANGE, NO_TEACHER, OptimizeRequest, RunRequest
 from engine.store import ACTIVE, Store
@@ -191,7 +191,7 @@ def live_progress(job_id: int) -> None:
     rows = queue_view(Store())
     me = next((r for r in rows if r.job.id == job_id), None)
     if job.status == "queued":
-        ahead = me.position - 1 + sum(r.running for r in rows) if me else 0
+        ahead = jobs_ahead(rows, job_id)
         wait = f", about {queue_panel.fmt_duration(me.wait_s)} to wait" if me and ahead else ""
         st.progress(0.0, text=f"{what} #{job_id} is queued: {ahead} run{'s' * (ahead != 1)} ahead of it{wait}."
                     if ahead else f"{what} #{job_id} is queued: waiting for the worker to pick it up.")
