@@ -15,20 +15,20 @@ STUDENT = "distill:teacher=qwen-1.5b,epochs=2"
 def test_the_ladder_shows_each_llm_with_its_memory_need():
     from app.ui import model_label
 
-    assert model_label("qwen-1.5b") == "qwen-1.5b (1.5B LLM, needs 8.0 GB, 4.5 GB in bf16)"
+    assert model_label("qwen-1.5b") == "qwen-1.5b (1.5B LLM, needs 11.5 GB, 5.0 GB in bf16)"
     assert "LLM" not in model_label("minilm-l6")
 
 
 def test_an_llm_that_does_not_fit_in_free_memory_is_refused_before_it_is_queued(store, monkeypatch):
     from engine.models import memory
 
-    monkeypatch.setattr(memory, "free_mb", lambda: 5000)
+    monkeypatch.setattr(memory, "free_mb", lambda: 5500)
     at = AppTest.from_file(PAGE, default_timeout=30).run()
     at.multiselect(key="run_models_sentiment").set_value(["minilm-l6", "qwen-1.5b"])
     at.multiselect(key="run_techniques").set_value(["fp32", "bf16"]).run()
     errors = [e.value for e in at.error]
-    assert any("qwen-1.5b needs about 8,000 MB of memory in float32" in e for e in errors)
-    assert not any("in bfloat16" in e for e in errors)  # 4,500 MB + reserve fit in 5,000 MB
+    assert any("qwen-1.5b needs about 11,500 MB of memory in float32" in e for e in errors)
+    assert not any("in bfloat16" in e for e in errors)  # 5,000 MB + reserve fit in 5,500 MB
     assert at.button(key="run_submit").disabled and store.jobs() == []
 
 
