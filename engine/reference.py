@@ -75,13 +75,27 @@ def reference_path(task: str, directory: str | Path | None = None) -> Path:
 def load_reference(task: str, directory: str | Path | None = None) -> ReferenceSnapshot | None:
     """The task's reference snapshot; None if there is no file; SnapshotError if the file is unusable."""
     path = reference_path(task, directory)
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
     if not path.is_file():
         return None
+    key = (str(path), task, stat.st_mtime_ns, stat.st_size)
+    if key in _PARSED:  # pages read the snapshots on every rerun: parse each file version once per process
+        return _PARSED[key]
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise SnapshotError(f"{path}: not readable JSON ({error}).") from error
-    return parse_reference(data, task, source=str(path))
+    snapshot = parse_reference(data, task, source=str(path))
+    if len(_PARSED) > 64:
+        _PARSED.clear()
+    _PARSED[key] = snapshot  # shared, like engine.stored_runs.stored_trials: callers never mutate records
+    return snapshot
+
+
+_PARSED: dict[tuple, ReferenceSnapshot] = {}
 
 
 def find_reference(tasks: Iterable[str], directory: str | Path | None = None

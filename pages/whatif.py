@@ -200,8 +200,10 @@ metric = st.radio("Show over the years", list(decision_charts.CUMULATIVE), horiz
                   format_func={"co2e": "CO2e", "cost": "Cost", "energy": "Energy"}.get)
 emphasis = [focus.record.variant, *([base.record.variant] if base else [])]
 state = ("whatif", str(store.path), store.trials_marker(), task, bool(snapshot), repr(scenario))  # charts' inputs
-chart_cache.show(st, (*state, "cumulative", metric, tuple(domain), tuple(emphasis)),
-                 lambda: decision_charts.cumulative_chart(projection, domain, metric, emphasis))
+rows, shape = decision_charts.cumulative_parts(projection, metric, emphasis)  # a new volume: new rows, same shape
+chart_cache.show(st, (*state[:5], "cumulative", tuple(domain), shape),
+                 lambda: decision_charts.cumulative_chart(projection, domain, metric, emphasis),
+                 data={decision_charts.CUMULATIVE_DATA: rows})
 
 with st.expander("Every variant, year 1 and in total", expanded=True):
     rows = projection_rows(projection)
@@ -292,11 +294,13 @@ with st.expander("Assumptions and their sources"):
     st.markdown("\n".join(f"- {note}" for note in projection.notes))
 cols = st.columns([1, 1, 2])
 name = f"rightsize-whatif-{task}"
-cols[0].download_button("Download projection (CSV)", projection_csv(projection).encode(), file_name=f"{name}.csv",
-                        mime="text/csv", icon=":material/download:", key="whatif_csv")
-cols[1].download_button("Download projection (JSON)", projection_json(projection).encode(),
+# built when clicked, not on every edit (thirty people editing at once pay for every byte built per rerun)
+cols[0].download_button("Download projection (CSV)", lambda: projection_csv(projection).encode(),
+                        file_name=f"{name}.csv", mime="text/csv", icon=":material/download:", key="whatif_csv",
+                        on_click="ignore")
+cols[1].download_button("Download projection (JSON)", lambda: projection_json(projection).encode(),
                         file_name=f"{name}.json", mime="application/json", icon=":material/download:",
-                        key="whatif_json")
+                        key="whatif_json", on_click="ignore")
 if headline(chosen_records) is not None:  # a briefing needs a verdict: two variants with a score
     st.caption("The one-page briefing for executives, with this scenario and this recommendation:")
     ui.briefing_downloads(chosen_records, stem=f"rightsize-briefing-{task}-whatif", recommendation=advice,

@@ -10,7 +10,14 @@ from conftest import distilled, make_record
 
 from engine.scenario import Scenario
 from engine.store import StoredTrial
-from engine.views.decision_charts import HIGHLIGHT, cumulative_frame, highlight_choices
+from engine.views.decision_charts import (
+    CUMULATIVE_DATA,
+    HIGHLIGHT,
+    cumulative_chart,
+    cumulative_frame,
+    cumulative_parts,
+    highlight_choices,
+)
 from engine.views.decision_tables import co2e_mass, payback_views, projection_csv, scenario_from_query
 from engine.views.history_tables import per_machine, variants_by_machines
 from engine.whatif import project
@@ -50,6 +57,24 @@ def test_the_years_start_with_the_energy_spent_once():
     assert trained["energy_kwh"].iloc[0] == pytest.approx(3.0 / 1000 * 1.58)  # up front, with the PUE
     plain = frame[frame["technique"] == "fp32"]
     assert plain["co2e_t"].iloc[0] == 0 and plain["co2e_t"].iloc[2] == pytest.approx(2 * plain["co2e_t"].iloc[1])
+
+
+def test_a_new_volume_changes_the_cumulative_rows_not_the_chart():
+    # What-if caches the chart by its shape and swaps the rows in: that must draw what a fresh build draws
+    records = ladder(distilled("minilm-l6", DISTILLED, 3.0))
+    emphasis = [f"minilm-l6 · {DISTILLED}", "mpnet-base · fp32"]
+    one, other = (project(records, Scenario(queries_per_day=q, growth_pct=g, years=3)) for q, g in ((1e5, 0), (7e6, 40)))
+    rows_one, shape_one = cumulative_parts(one, "cost", emphasis)
+    rows_other, shape_other = cumulative_parts(other, "cost", emphasis)
+    assert shape_one == shape_other and not rows_one.equals(rows_other)
+    cached = cumulative_chart(one, ["minilm-l6", "mpnet-base"], "cost", emphasis).to_dict()
+    cached["datasets"][CUMULATIVE_DATA] = rows_other.to_dict("records")
+    assert cached == cumulative_chart(other, ["minilm-l6", "mpnet-base"], "cost", emphasis).to_dict()
+    # what does change the spec changes the shape
+    assert cumulative_parts(project(records, Scenario(years=4)), "cost", emphasis)[1] != shape_one
+    assert cumulative_parts(one, "cost", emphasis[:1])[1] == shape_one  # still bold lines: same shape
+    assert cumulative_parts(one, "cost", ())[1] != shape_one
+    assert cumulative_parts(project(records, Scenario(years=3, pue=1.2)), "cost", emphasis)[1] != shape_one
 
 
 def test_the_csv_has_every_year_the_creation_and_the_total():

@@ -117,40 +117,59 @@ def cumulative_frame(projection: Projection) -> pd.DataFrame:
                                        "energy_kwh"])
 
 
+CUMULATIVE_DATA = "cumulative"  # the named dataset of cumulative_chart: its spec takes new figures unchanged
+
+
+def cumulative_parts(projection: Projection, metric: str = "co2e",
+                     emphasis: Sequence[str] = ()) -> tuple[pd.DataFrame, tuple]:
+    """The rows cumulative_chart plots and its shape: everything in its spec that is not a plotted figure
+    (years, grid, PUE, techniques, which lines are bold). Two projections of one shape have the same spec up
+    to the dataset CUMULATIVE_DATA, so a page can build the chart once per shape and swap the rows in."""
+    field = CUMULATIVE[metric][0]
+    frame = cumulative_frame(projection).dropna(subset=[field])
+    wanted = set(emphasis)
+    frame["bold"] = [f"{m} · {t}" in wanted for m, t in zip(frame["model"], frame["technique"], strict=True)]
+    scenario = projection.scenario
+    shape = (metric, scenario.years, projection.grid.label, scenario.pue, tuple(dict.fromkeys(frame["short"])),
+             bool(frame["bold"].any()), frame.empty)
+    return frame, shape
+
+
 def cumulative_chart(projection: Projection, domain: Sequence[str], metric: str = "co2e",
-                     emphasis: Sequence[str] = ()) -> alt.Chart:
+                     emphasis: Sequence[str] = ()) -> alt.LayerChart | alt.Chart:
     """One line per variant: its cumulative CO2e (or cost, or energy) over the scenario's years. Variants named
     in `emphasis` ("model · technique", e.g. the one in focus and the baseline) are drawn bold and labelled at
-    the end; the others stay thin and pale, so two lines stand out of many."""
+    the end; the others stay thin and pale, so two lines stand out of many. The rows are the named dataset
+    CUMULATIVE_DATA (see cumulative_parts)."""
     field, axis_title, axis_fmt, fmt = CUMULATIVE[metric]
-    frame = cumulative_frame(projection).dropna(subset=[field])
-    frame["bold"] = [f"{m} · {t}" in set(emphasis) for m, t in zip(frame["model"], frame["technique"], strict=True)]
+    frame, (_, years, grid, pue, dashes, any_bold, empty) = cumulative_parts(projection, metric, emphasis)
     what = {"co2e": "CO2e", "cost": "cost", "energy": "energy"}[metric]
-    title = f"Cumulative {what} over {projection.scenario.years} year{'s' * (projection.scenario.years != 1)}"
-    if frame.empty:
+    title = f"Cumulative {what} over {years} year{'s' * (years != 1)}"
+    if empty:
         return alt.Chart(pd.DataFrame({"text": [f"no {what} to show (throughput not measured)"]})).mark_text(
             size=14).encode(text="text:N").properties(title=title, height=120)
+    data = alt.NamedData(CUMULATIVE_DATA)
     x = alt.X("year:Q", title="Years of serving", axis=alt.Axis(tickMinStep=1, format="d"))
     y = alt.Y(f"{field}:Q", title=axis_title, axis=alt.Axis(format=axis_fmt))
     tooltip = [alt.Tooltip("variant:N", title="Variant"), alt.Tooltip("technique:N", title="Technique (full spec)"),
                alt.Tooltip("year:Q", title="After year"), alt.Tooltip(f"{field}:Q", title=axis_title, format=fmt)]
-    dashes = list(dict.fromkeys(frame["short"]))
-    lines = alt.Chart(frame).mark_line(point=alt.OverlayMarkDef(size=50, filled=True)).encode(
+    lines = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=50, filled=True)).encode(
         x=x, y=y, detail="variant:N", color=_color(domain),
-        strokeDash=alt.StrokeDash("short:N", title="Technique", scale=alt.Scale(domain=dashes),
+        strokeDash=alt.StrokeDash("short:N", title="Technique", scale=alt.Scale(domain=list(dashes)),
                                   legend=alt.Legend(orient="bottom", columns=2, symbolType="stroke")),
         strokeWidth=alt.condition("datum.bold", alt.value(4), alt.value(1.5)),
-        opacity=alt.condition("datum.bold", alt.value(1.0), alt.value(0.45)) if frame["bold"].any()
-        else alt.value(1.0),
+        opacity=alt.condition("datum.bold", alt.value(1.0), alt.value(0.45)) if any_bold else alt.value(1.0),
         tooltip=tooltip,
     )
-    ends = alt.Chart(frame[frame["bold"] & (frame["year"] == frame["year"].max())]).mark_text(
+    ends = alt.Chart(data).transform_joinaggregate(last_year="max(year)").transform_filter(
+        "datum.bold && datum.year == datum.last_year").mark_text(
         align="right", dy=-12, fontSize=LABEL_FONT, fontWeight="bold", color="#222222").encode(
         x=x, y=y, text="variant:N")
-    chart = alt.layer(lines, ends).properties(height=320, description=f"cumulative-{metric}")
+    chart = alt.layer(lines, ends).properties(height=320, description=f"cumulative-{metric}",
+                                              datasets={CUMULATIVE_DATA: frame.to_dict("records")})
     subtitle = ["Bold: the variant in focus and the baseline. Year 0: energy spent once to create a variant "
                 "(distillation, retraining), if any.",
-                f"Grid {projection.grid.label}; PUE {projection.scenario.pue:g}."]
+                f"Grid {grid}; PUE {pue:g}."]
     return _style(chart, title, subtitle)
 
 
