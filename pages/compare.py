@@ -62,6 +62,13 @@ chart_cache.show(row2[1], (*state, "size"), lambda: charts.size_chart(records, d
 if any(r.quality_extras.get("f1_per_class") for r in records):
     st.subheader("Which classes each variant gets right")
     chart_cache.show(st, (*state, "per-class"), lambda: detail_charts.per_class_chart(records))
+    confused = [r for r in records if r.status == "ok" and r.quality_extras.get("confusion")]
+    if confused:
+        names = [r.variant for r in confused]
+        shown = st.selectbox("Mix-ups of one variant", names, key="compare_confusion",
+                             help="Which class the variant answers for the items of each class.")
+        pick = confused[names.index(shown)]
+        chart_cache.show(st, (*state, "confusion", shown), lambda: detail_charts.confusion_chart(pick))
 if any(isinstance(r.quality_extras.get("samples"), dict) for r in records):  # sample images (image kinds)
     from engine.views.image_grid import records_grid_png
 

@@ -162,3 +162,19 @@ def test_training_chart_per_variant(records):
     frame = technique_charts.curve_frame(curves)
     assert len(frame) == 3 and frame["val_accuracy"].isna().sum() == 1
     assert technique_charts.training_chart({}, "loss").to_dict()["mark"]["type"] == "text"
+
+
+def test_the_confusion_rows_are_shares_of_each_class_and_the_counts_are_written_in():
+    from conftest import make_record
+
+    from engine.views.detail_charts import confusion_chart, confusion_frame
+
+    record = make_record("minilm-l6", "fp32", quality_extras={
+        "confusion": {"labels": ["ham", "spam"], "counts": [[90, 10], [5, 15]]}})
+    frame = confusion_frame(record)
+    assert frame.groupby("true")["share"].sum().round(9).tolist() == [1.0, 1.0]
+    assert frame.set_index(["true", "predicted"]).loc[("spam", "ham"), "share"] == 0.25
+    spec = confusion_chart(record).to_dict()
+    assert spec["description"] == "confusion" and "120 test items" in str(spec["title"])
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["rect", "text"]
+    assert confusion_frame(make_record("minilm-l6", "fp32")).empty  # no confusion stored: a placeholder chart

@@ -146,7 +146,9 @@ def test_an_image_task_shows_sample_photos_with_each_variants_answers(store, tin
         record = make_record(model, "fp32", job_id=job, task="tiny-photos", test_set="tiny-test",
                              details={"footprint": {"weights_bytes": 9000, "peak_activation_bytes": 700_000}},
                              quality_extras={"samples": {**samples, "predicted": predicted},
-                                             "f1_per_class": {"bar": 0.5, "column": 0.4, "square": 0.9}})
+                                             "f1_per_class": {"bar": 0.5, "column": 0.4, "square": 0.9},
+                                             "confusion": {"labels": ["bar", "column", "square"],
+                                                           "counts": [[5, 1, 0], [3, 2, 0], [0, 0, 5]]}})
         store.add_trial(record)
         records.append(record)
     store.finish(job)
@@ -156,6 +158,12 @@ def test_an_image_task_shows_sample_photos_with_each_variants_answers(store, tin
     assert not at.exception
     assert any("Sample test photos" in h.value for h in at.subheader)
     assert at.get("image"), "no image drawn"
+    mixups = at.selectbox(key="compare_confusion")
+    assert mixups.options == ["tiny-cnn-s · fp32", "tiny-cnn-l · fp32"]
+    mixups.set_value("tiny-cnn-l · fp32").run()
+    assert not at.exception
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    assert any(s.get("description") == "confusion" and "tiny-cnn-l" in str(s.get("title")) for s in specs)
     fit = at.dataframe[-2].value if len(at.dataframe) > 1 else at.dataframe[0].value
     assert list(fit["fits microcontroller"]) == [False, False] and all(fit["fits phone"])  # 684 KB > 640 KB
     png = records_grid_png(records)

@@ -1,5 +1,6 @@
 """Charts of a trial's kind-specific extras (record.quality_extras), where people would rather look than read:
-for classification, F1 per class for every variant (a heatmap: which classes a smaller model loses); for search,
+for classification, F1 per class for every variant (a heatmap: which classes a smaller model loses) and one
+variant's confusion (which class it takes for which); for search,
 agreement with people (Pearson r with its 95% interval) beside precision@10. Pure altair, no streamlit.
 """
 
@@ -49,6 +50,46 @@ def per_class_chart(records: Sequence[TrialRecord]) -> alt.Chart:
     chart = alt.layer(cells, text).properties(height=max(120, 28 * len(variants)), description="per-class-f1")
     return _style(chart, title, ["F1 of each class on the test items: 1 = every item of that class found, and "
                                  "nothing else labelled as it."])
+
+
+def confusion_frame(record: TrialRecord) -> pd.DataFrame:
+    """One row per (true class, answered class) of the record's confusion matrix: the count and its share of
+    the true class's test items (a row of the chart sums to 1)."""
+    table = record.quality_extras.get("confusion") or {}
+    names, counts = table.get("labels") or [], table.get("counts") or []
+    rows = []
+    for name, row in zip(names, counts, strict=False):
+        total = sum(row)
+        rows += [{"true": name, "predicted": answered, "count": int(n), "share": n / total if total else 0.0}
+                 for answered, n in zip(names, row, strict=False)]
+    return pd.DataFrame(rows, columns=["true", "predicted", "count", "share"])
+
+
+def confusion_chart(record: TrialRecord) -> alt.Chart:
+    """The record's confusion as a heatmap: rows the class people gave, columns the variant's answer, colour
+    the share of that class's items, the count written in. The diagonal is right; a dark cell off it is the
+    mix-up to read."""
+    title = f"What {_variant(record)} answered for each class"
+    frame = confusion_frame(record)
+    if frame.empty:
+        return _empty(title)
+    order = list(dict.fromkeys(frame["true"]))
+    base = alt.Chart(frame).encode(
+        x=alt.X("predicted:N", title="Answered", sort=order, axis=alt.Axis(labelAngle=-30, orient="top")),
+        y=alt.Y("true:N", title="Label people gave", sort=order),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color("share:Q", title="Share of the class", scale=alt.Scale(scheme="oranges", domain=[0, 1])),
+        tooltip=[alt.Tooltip("true:N", title="Label"), alt.Tooltip("predicted:N", title="Answered"),
+                 alt.Tooltip("count:Q", title="Test items"), alt.Tooltip("share:Q", title="Share", format=".1%")],
+    )
+    text = base.mark_text(fontSize=LABEL_FONT - 2).encode(
+        text=alt.Text("count:Q", format="d"),
+        color=alt.condition("datum.share > 0.5", alt.value("white"), alt.value("#222222")),
+    )
+    chart = alt.layer(cells, text).properties(height=max(160, 34 * len(order)), description="confusion")
+    return _style(chart, title, [f"{int(frame['count'].sum()):,} test items; each row sums to "
+                                 "all items of that class. The diagonal is right."])
 
 
 def human_agreement_frame(records: Sequence[TrialRecord]) -> pd.DataFrame:
