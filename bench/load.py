@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import psutil
@@ -125,8 +125,7 @@ def seed_store(home: Path) -> int:
         job = store.submit(task, {"models": [], "techniques": [], "seeded_from": "reference snapshot"})
         store.claim_next(os.getpid())
         for record in snapshot.records:
-            record.job_id = job
-            store.add_trial(record)
+            store.add_trial(replace(record, job_id=job))  # the snapshot's records are shared: never mutated
             n += 1
         store.finish(job)
     return n
@@ -261,7 +260,8 @@ def main() -> None:
     finally:
         from engine.store import Store
 
-        for pid in {j.worker_pid for j in Store().jobs() if j.worker_pid}:  # the worker we started, and its trial
+        # the worker the server started, and its trial (the seeded jobs carry this process's own pid: spared)
+        for pid in {j.worker_pid for j in Store().jobs() if j.worker_pid and j.worker_pid != os.getpid()}:
             for process in tree(pid):
                 process.kill()
         server.terminate()
