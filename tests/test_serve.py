@@ -61,6 +61,11 @@ def test_the_config_file_really_takes_effect(tmp_path):
         server.wait(timeout=20)
 
 
+def test_no_full_garbage_collection_after_every_rerun():
+    # on by default in Streamlit: half the server's CPU under 30 sessions (docs/reliability.md, "Load")
+    assert flag_value(flags_from_config(REPO / "streamlit_config.toml"), "--runner.postScriptGC") == "false"
+
+
 # ------------------------------------------------------------------ safe by default
 
 
