@@ -148,3 +148,25 @@ def test_cnn_xs_on_real_fashion_mnist(tmp_path, monkeypatch):
     assert record.status == "ok", record.error
     assert record.quality > 0.8 and record.details["train"]["upfront_energy_wh"] > 0
     assert len(record.quality_extras["accuracy_per_class"]) == 10
+
+
+@QUIET
+@pytest.mark.parametrize("spec", ["ov-fp32", "ov-int8"])
+def test_openvino_runs_image_models_calibrated_on_training_images(tiny_tasks, monkeypatch, spec):
+    base = load_model("tiny-photos", "tiny-cnn-l")
+    images = tiny_tasks_images()
+    reference = base.outputs(images)
+    monkeypatch.setattr(tiny, "image_test", lambda seed=0: pytest.fail("calibration read the test set"))
+    ctx = TechniqueContext(task="tiny-photos")
+    variant = compress(base, spec, ctx)
+    facts = ctx.details[spec]
+    assert facts["threads"] == 1 and facts["precision_applied"] == "f32"
+    answers = variant.outputs(images)
+    assert answers.shape == reference.shape
+    if spec == "ov-fp32":
+        assert np.allclose(answers, reference, atol=1e-4)
+    else:
+        assert "training images" in facts["calibration"] and facts["fake_quantize_nodes"] > 0
+        assert np.mean(reference.argmax(-1) == answers.argmax(-1)) >= 0.75
+    with pytest.raises(ValueError, match="OpenVINO"):
+        variant.with_module(base.module)

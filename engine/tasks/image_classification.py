@@ -22,8 +22,9 @@ from engine.tasks.text_classification import label_loss, teacher_loss
 
 SAMPLES = 16  # test images whose predictions a record keeps, for the pages' image grid
 VISION = "engine.techniques.vision"
-HANDLERS = {name: f"{VISION}:{name.replace('-', '_')}"
-            for name in ("onnx-fp32", "onnx-int8", "onnx-int8-static", "prune-structured", "distill", "finetune")}
+HANDLERS = {**{name: f"{VISION}:{name.replace('-', '_')}"
+               for name in ("onnx-fp32", "onnx-int8", "onnx-int8-static", "prune-structured", "distill", "finetune")},
+            **{name: f"{VISION}_openvino:{name.replace('-', '_')}" for name in ("ov-fp32", "ov-bf16", "ov-int8")}}
 GENERIC = ("fp32", "bf16", "int8-dynamic")  # work on any torch module
 IMAGE_FORMATS = ("cnn", "efficientnet-lite")  # weights formats load() builds
 
