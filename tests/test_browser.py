@@ -56,7 +56,7 @@ def test_run_a_trial_and_see_it_compared(server):
         page.get_by_role("link", name="Compare these results in charts").click()
         charts = page.locator(".vega-embed")
         expect(charts.first).to_be_visible(timeout=60_000)
-        expect(charts).to_have_count(5)  # quality-energy, carbon, latency, size, F1 per class
+        expect(charts).to_have_count(6)  # quality-energy, carbon, latency, size, F1 per class, one confusion
         expect(page.get_by_text("minilm-l3").first).to_be_visible()
         expect(page.get_by_text("Spam F1").first).to_be_visible()  # the task's metric, named on Compare
         expect(page.get_by_role("combobox", name="Task")).to_be_visible()
