@@ -8,6 +8,7 @@ import gzip
 import numpy as np
 import pytest
 import tiny_tasks as tiny
+import torch
 
 from engine.devices import DEVICES, fits, misfit
 from engine.recommend import ConstraintError, Constraints, recommend
@@ -170,3 +171,35 @@ def test_openvino_runs_image_models_calibrated_on_training_images(tiny_tasks, mo
         assert np.mean(reference.argmax(-1) == answers.argmax(-1)) >= 0.75
     with pytest.raises(ValueError, match="OpenVINO"):
         variant.with_module(base.module)
+
+
+class _TinyBackbone(torch.nn.Module):
+    """Stands in for EfficientNet-Lite: `extract_features` like efficientnet_lite_pytorch's, with BatchNorm."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.norm = torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.BatchNorm2d(4)
+
+    def extract_features(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.norm(self.conv(x)))
+
+
+@QUIET
+def test_finetune_trains_a_pretrained_backbone_end_to_end_at_a_lower_rate(tiny_tasks):
+    from engine.models.vision.image_model import ImageModel
+    from engine.models.vision.pretrained import PretrainedClassifier
+    from engine.techniques import vision
+
+    torch.manual_seed(0)
+    module = PretrainedClassifier(_TinyBackbone(), torch.nn.Linear(4, 3), px=16).eval()
+    base = ImageModel("tiny-pretrained", "cnn", module)
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    ctx = TechniqueContext(task="tiny-photos")
+    variant = vision.finetune(base, ctx, epochs=1)
+    facts = ctx.details["finetune"]
+    assert facts["backbone"] == "trained end to end" and facts["learning_rate"] == vision.PRETRAINED_FINETUNE_LR
+    assert all(torch.equal(before[k], v) for k, v in module.state_dict().items())  # the given model is untouched
+    changed = variant.module.state_dict()
+    assert not torch.equal(changed["backbone.conv.weight"], before["backbone.conv.weight"])
+    assert not torch.equal(changed["backbone.norm.running_mean"], before["backbone.norm.running_mean"])
+    assert variant.outputs(tiny_tasks_images()).shape == (8, 3)

@@ -26,6 +26,7 @@ from engine.techniques.onnx import quantize_int8, require_fp32, work_dir
 
 CALIBRATION_IMAGES = 256
 RETRAIN_MAX_IMAGES = 5000  # training images a pruned, distilled or retrained CNN trains on (2 cores)
+PRETRAINED_FINETUNE_LR = 1e-4  # Adam peak (one cycle) for a pretrained backbone; a CNN from scratch uses 1e-3
 
 
 def _footprint(module: torch.nn.Module, bytes_per_value: float) -> dict[str, int]:
@@ -159,7 +160,8 @@ def _sliced_conv(conv: torch.nn.Conv2d, out_index: torch.Tensor | None = None,
 
 
 def _retrain(module: torch.nn.Module, ctx: TechniqueContext, step: str, epochs: int,
-             teacher: np.ndarray | None = None, transfer: np.ndarray | None = None) -> dict[str, Any]:
+             teacher: np.ndarray | None = None, transfer: np.ndarray | None = None,
+             lr: float = 1e-3) -> dict[str, Any]:
     """Train `module` in place on (at most RETRAIN_MAX_IMAGES) training images (+ unlabelled transfer images
     with a teacher), measuring the energy as upfront cost; returns the facts a record keeps."""
     from engine.measure.energy import EnergyMeter
@@ -174,9 +176,9 @@ def _retrain(module: torch.nn.Module, ctx: TechniqueContext, step: str, epochs: 
     before = accuracy(module, splits.validation.images, splits.validation.labels)
     started = time.perf_counter()
     with EnergyMeter(region=ctx.region) as meter:
-        fit(module, images, labels, TrainRecipe(epochs=epochs, min_images_seen=0, lr=1e-3, seed=ctx.seed),
+        fit(module, images, labels, TrainRecipe(epochs=epochs, min_images_seen=0, lr=lr, seed=ctx.seed),
             lambda f, m: ctx.progress(0.2 + 0.8 * f, m), teacher=teacher, what=step)
-    return {"train_images": n, "transfer_images": 0 if transfer is None else len(transfer),
+    return {"train_images": n, "learning_rate": lr, "transfer_images": 0 if transfer is None else len(transfer),
             "val_accuracy_before": round(before, 4),
             "val_accuracy": round(accuracy(module, splits.validation.images, splits.validation.labels), 4),
             "training_s": round(time.perf_counter() - started, 2),
@@ -184,8 +186,17 @@ def _retrain(module: torch.nn.Module, ctx: TechniqueContext, step: str, epochs: 
 
 
 def finetune(model: ImageModel, ctx: TechniqueContext, epochs: int = 2) -> ImageModel:
-    module = copy.deepcopy(_small_cnn(model, "finetune"))
-    ctx.report("finetune", epochs=epochs, **_retrain(module, ctx, "finetune", epochs))
+    """Retrain on the labels alone: a small CNN whole; an EfficientNet-Lite end to end (backbone and head, its
+    BatchNorm statistics moved to these photos) at a tenth of the learning rate, so ImageNet's features are
+    adjusted, not overwritten."""
+    from engine.models.vision.pretrained import PretrainedClassifier
+
+    source = require_fp32(model, "finetune")
+    pretrained = isinstance(source, PretrainedClassifier)
+    module = copy.deepcopy(source if pretrained else _small_cnn(model, "finetune"))
+    lr = PRETRAINED_FINETUNE_LR if pretrained else 1e-3
+    extra = {"backbone": "trained end to end"} if pretrained else {}
+    ctx.report("finetune", epochs=epochs, **extra, **_retrain(module, ctx, "finetune", epochs, lr=lr))
     return model.with_module(module.eval())
 
 
