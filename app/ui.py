@@ -119,8 +119,9 @@ def model_label(model_id: str) -> str:
         return model_id
     size = {"rule-based": "rule-based", "classic": "classic, no neural network"}.get(spec.family)
     if spec.family == "llm":  # the ladder shows what an LLM rung needs before anyone queues it
-        need = f"{spec.memory_mb / 1000:.1f} GB" + (f", {spec.memory_mb_bf16 / 1000:.1f} GB in bf16"
-                                                     if spec.memory_mb_bf16 else "")
+        need = (f"{spec.memory_mb / 1000:.1f} GB"
+                + (f", {spec.memory_mb_bf16 / 1000:.1f} GB in bf16" if spec.memory_mb_bf16 else "")
+                + (f", {spec.memory_mb_gguf / 1000:.1f} GB in llama.cpp" if spec.memory_mb_gguf else ""))
         params = f"{spec.params_m / 1000:.1f}B" if spec.params_m >= 1000 else fmt_params(spec.params_m)
         return f"{model_id} ({params} LLM, needs {need})"
     return f"{model_id} ({size or fmt_params(spec.params_m)})"

@@ -14,10 +14,20 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$VENV/bin/python" -m pip install -q --upgrade pip
 fi
 
+# llama-cpp-python (the llamacpp runtime) is published as source only: pip compiles llama.cpp, which needs cmake
+# and a C++ compiler (Debian packages; present on the development image).
+if ! { command -v cmake && command -v g++; } >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  echo "setup: installing cmake and g++ to compile llama.cpp" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q cmake g++ >/dev/null
+fi
+export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}
+
 stamp="$VENV/.rightsize-installed"
 inputs=$(cat requirements*.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$inputs" ]; then
-  echo "setup: installing packages (first time: a few minutes, ~2 GB with the offline pack)" >&2
+  echo "setup: installing packages (first time: ~10 minutes, ~2 GB with the offline pack; compiling llama.cpp is 4-5 of them)" >&2
   "$VENV/bin/pip" install -q -r requirements-dev.txt -r requirements-pack.txt
   "$VENV/bin/pip" install -q --no-deps -r requirements-pack-nodeps.txt
   "$VENV/bin/pip" install -q --no-deps -r requirements-pack-llm.txt  # the Qwen LLMs: 1.6 GB, ~25 s

@@ -15,7 +15,7 @@ STUDENT = "distill:teacher=qwen-1.5b,epochs=2"
 def test_the_ladder_shows_each_llm_with_its_memory_need():
     from app.ui import model_label
 
-    assert model_label("qwen-1.5b") == "qwen-1.5b (1.5B LLM, needs 11.5 GB, 5.0 GB in bf16)"
+    assert model_label("qwen-1.5b") == "qwen-1.5b (1.5B LLM, needs 11.5 GB, 5.0 GB in bf16, 2.8 GB in llama.cpp)"
     assert "LLM" not in model_label("minilm-l6")
 
 
@@ -82,7 +82,7 @@ def test_the_prompting_table_shows_shots_tokens_and_calibration(records):
                              records("minilm-l6", "fp32")])
     assert frame.to_dict("records") == [{"variant": "qwen-1.5b · few-shot:k=4+bf16", "worked examples in the prompt": 4,
                                          "prompt tokens per query": 310.0, "precision": "bfloat16",
-                                         "validation, raw answers": 0.5, "validation, calibrated": 0.8,
+                                         "runtime": "transformers", "validation, raw answers": 0.5, "validation, calibrated": 0.8,
                                          "calibration texts": 200, "bias per class": "+0.00, -1.50"}]
 
 

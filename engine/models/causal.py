@@ -2,7 +2,8 @@
 
 A source opens with the tokenizer only; weights load on demand, fresh, in the dtype asked for, so a bf16
 variant of a 1.5B model never holds an fp32 copy beside it (6 GB more), and each load is checked against the
-machine's free memory first (engine.models.memory)."""
+machine's free memory first (engine.models.memory). The `llamacpp` technique swaps in another source, the GGUF
+file as it is in llama.cpp (engine.models.llamacpp.LlamaCppSource): same tokenizer and prompts, no PyTorch."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ run remote code. Building takes a minute for the 1.5B model, so loads report pro
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import threading
 import time
@@ -141,15 +142,19 @@ class GgufSource:
     def __init__(self, model: ModelSpec, progress: Progress = lambda f, m: None) -> None:
         apply_offline_env()
         parts = gguf_parts(model)  # NotInstalledError first
-        final = cached_folder(model)
-        if not final.exists():
-            require_memory(model, torch.float32, "to dequantize it once")
-        self.spec, self.folder = model, final
-        self.tokenizer = _prepared(final, lambda tmp: _dequantize(tmp, model, progress), _tokenizer,
-                                   _rebuild_fix(model.id, final))
+        self.spec, self.folder, self.progress = model, cached_folder(model), progress
         self.expected_load_s = 3.0 + 4.0 * sum(p.stat().st_size for p in parts) / 1e9  # for progress only
 
+    @functools.cached_property
+    def tokenizer(self) -> Any:
+        """Built with the dequantized folder, the first time anything needs it (llama.cpp rungs never do)."""
+        if not self.folder.exists():
+            require_memory(self.spec, torch.float32, "to dequantize it once")
+        return _prepared(self.folder, lambda tmp: _dequantize(tmp, self.spec, self.progress), _tokenizer,
+                         _rebuild_fix(self.spec.id, self.folder))
+
     def weights(self, dtype: torch.dtype, progress: Progress = lambda f, m: None) -> torch.nn.Module:
+        _ = self.tokenizer  # the dequantized folder exists from here on
         require_memory(self.spec, dtype)
         name = str(dtype).removeprefix("torch.")
         with ticking(progress, f"Loading {self.spec.id} ({name})", self.expected_load_s):

@@ -23,10 +23,15 @@ class LazyLM:
                  module: torch.nn.Module | None = None, info: dict[str, Any] | None = None,
                  progress: Progress = lambda f, m: None) -> None:
         self.name, self.source, self.dtype = name, source, dtype
-        self.tokenizer = source.tokenizer
         self._module = module
         self.info = dict(info or {})
         self.progress = progress  # where a lazy weight load reports (the trial's bar)
+
+    @property
+    def tokenizer(self) -> Any:
+        """The source's: read when first used, so a runtime that brings its own (llama.cpp) never makes
+        transformers dequantize the GGUF file."""
+        return self.source.tokenizer
 
     @property
     def module(self) -> torch.nn.Module:

@@ -13,6 +13,7 @@ sits beside an fp32 copy; the tokenizer is there from the start.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -62,21 +63,34 @@ class PromptClassifier(LazyLM):
                  progress: Progress = lambda f, m: None) -> None:
         super().__init__(name, source, dtype, module, info, progress)
         self.task, self.score = task, score  # score: the task's metric on (true, predicted), for calibration
-        try:
-            self.prompt, self.answer_ids = prompt, answer_token_ids(self.tokenizer, prompt.answers)
-        except AnswerCollision:
-            self.prompt = lettered_prompt(task.labels)
-            self.answer_ids = answer_token_ids(self.tokenizer, self.prompt.answers)
+        self.prompt_spec = prompt  # the task's template; `prompt` is what is asked (lettered on a collision)
         self.shots = list(shots)
         self.calibration = calibration
         self.max_length = MAX_TEXT_TOKENS
+
+    @functools.cached_property
+    def _answers(self) -> tuple[PromptSpec, list[list[int]]]:
+        """The prompt asked and each class's answer tokens, found when first needed (they need the tokenizer)."""
+        try:
+            return self.prompt_spec, answer_token_ids(self.tokenizer, self.prompt_spec.answers)
+        except AnswerCollision:
+            lettered = lettered_prompt(self.task.labels)
+            return lettered, answer_token_ids(self.tokenizer, lettered.answers)
+
+    @property
+    def prompt(self) -> PromptSpec:
+        return self._answers[0]
+
+    @property
+    def answer_ids(self) -> list[list[int]]:
+        return self._answers[1]
 
     def _copy(self, **changes: Any) -> PromptClassifier:
         """Same model, other module / dtype / shots; calibration is refitted for the new variant."""
         fields = {"dtype": self.dtype, "shots": self.shots, "module": self._module, "info": self.info,
                   "progress": self.progress, **changes}
-        return PromptClassifier(self.name, self.task, self.source, self.prompt, self.score, calibration=None,
-                                **fields)
+        return type(self)(self.name, self.task, self.source, self.prompt_spec, self.score, calibration=None,
+                          **fields)
 
     def for_labelling(self) -> PromptClassifier:
         """The variant a teacher labels with: bf16 where the CPU computes it natively (same answers to

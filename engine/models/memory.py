@@ -20,6 +20,8 @@ def need_mb(model: ModelSpec, dtype: object = "float32") -> int:
     name = str(dtype).removeprefix("torch.")
     if name in ("bfloat16", "bf16") and model.memory_mb_bf16:
         return model.memory_mb_bf16
+    if name == "gguf" and model.memory_mb_gguf:
+        return model.memory_mb_gguf
     return model.memory_mb
 
 
@@ -41,7 +43,8 @@ def refusal(model: ModelSpec, dtype: object = "float32", why: str = "", availabl
     name = str(dtype).removeprefix("torch.")
     lighter = (f" In bf16 it needs about {model.memory_mb_bf16:,} MB."
                if model.memory_mb_bf16 and name not in ("bfloat16", "bf16") and model.memory_mb_bf16 < need else "")
-    return (f"{model.id} needs about {need:,} MB of memory in {name}{' ' + why if why else ''}, but this machine "
+    shown = "llama.cpp (its GGUF file)" if name == "gguf" else name
+    return (f"{model.id} needs about {need:,} MB of memory in {shown}{' ' + why if why else ''}, but this machine "
             f"has {available:,} MB free now (plus {HEADROOM_MB} MB kept in reserve), so it was not loaded.{lighter} "
             "Close other programs or pick a smaller model.")
 
@@ -53,8 +56,10 @@ def require_memory(model: ModelSpec, dtype: object = "float32", why: str = "") -
 
 
 def technique_dtype(technique: str) -> str:
-    """The precision a pipeline loads an LLM in: bf16 when a bf16 step is in it, else fp32."""
-    return "bfloat16" if "bf16" in [step.split(":")[0] for step in technique.split("+")] else "float32"
+    """The precision a pipeline loads an LLM in: the GGUF file itself in llama.cpp, bf16 when a bf16 step is
+    in it, else fp32."""
+    steps = [step.split(":")[0] for step in technique.split("+")]
+    return "gguf" if "llamacpp" in steps else "bfloat16" if "bf16" in steps else "float32"
 
 
 def request_refusals(models: list[ModelSpec], techniques: list[str], available_mb: int | None = None) -> list[str]:

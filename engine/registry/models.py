@@ -94,6 +94,7 @@ MODELS: dict[str, ModelSpec] = {
             layers=30,
             memory_mb=1900,  # measured: 1,630-1,807 MB peak dequantizing once (1,807 on a fresh CI cache)
             memory_mb_bf16=1100,  # measured 1,041 MB (2026-12-02, generation trial)
+            memory_mb_gguf=900,  # measured 801 MB in llama.cpp (2026-12-03, sentiment trial)
             hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
         ),
         ModelSpec(
@@ -108,6 +109,7 @@ MODELS: dict[str, ModelSpec] = {
             layers=24,
             memory_mb=5700,  # measured: 5,649 MB peak dequantizing once; ~4,350 MB writing the bf16 copy
             memory_mb_bf16=2400,  # measured 2,231 MB (2026-12-02, generation trial)
+            memory_mb_gguf=1400,  # measured 1,171 MB in llama.cpp as packaged, 1,325 MB at Q8_0 (2026-12-03)
             hub_id="Qwen/Qwen2.5-Coder-0.5B-Instruct",
         ),
         ModelSpec(
@@ -122,6 +124,7 @@ MODELS: dict[str, ModelSpec] = {
             layers=28,
             memory_mb=11500,  # measured: 11,474 MB peak writing the bf16 copy once (fp32 + bf16 held)
             memory_mb_bf16=5000,  # measured 4,746 MB (2026-12-02, spam trial)
+            memory_mb_gguf=2800,  # measured 2,533 MB in llama.cpp as packaged (2026-12-03, sentiment trial)
             hub_id="Qwen/Qwen2.5-Coder-1.5B-Instruct",
         ),
     )

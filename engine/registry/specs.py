@@ -41,6 +41,7 @@ class ModelSpec:
     layers: int = 0  # transformer layers (0: none); the search plans layer-drop from it before loading
     memory_mb: int = 0  # peak memory of a trial, measured: what a machine needs to run it
     memory_mb_bf16: int = 0  # the same in bfloat16 (0: not measured; memory_mb applies)
+    memory_mb_gguf: int = 0  # the same in llama.cpp from the packaged GGUF file (0: not measured)
     hub_id: str = ""  # the same model on a model hub, for online users
 
     @property
@@ -111,6 +112,8 @@ class TechniqueSpec:
     needs_fp32: bool = False  # reads or trains fp32 weights: cannot follow a step that leaves fp32
     leaves_fp32: bool = False  # the weights are int8 or bf16 afterwards
     family_handlers: tuple[tuple[str, str], ...] = ()  # (model family, handler) where a family needs its own
+    keeps_weights: bool = False  # leaves the weights as they are (a prompt change): may precede packaged_file
+    packaged_file: bool = False  # runs the model's packaged file itself: only keeps_weights steps before it
 
     def handler_for(self, family: str) -> str:
         return dict(self.family_handlers).get(family, self.handler)

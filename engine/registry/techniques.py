@@ -18,6 +18,7 @@ TECHNIQUES: dict[str, TechniqueSpec] = {
             "fp32", "Full precision (baseline)",
             "The model as published: 32-bit numbers everywhere. The reference the others are compared to.",
             ("encoder", "rule-based", "classic", "cnn", "llm"), "engine.techniques.quantize:fp32",
+            keeps_weights=True,
         ),
         TechniqueSpec(
             "int8-dynamic", "8-bit weights (PyTorch)",
@@ -117,6 +118,17 @@ TECHNIQUES: dict[str, TechniqueSpec] = {
             "but every query reads a longer prompt, so it costs more time and energy.",
             LLM, "engine.techniques.llm:few_shot",
             (ParamSpec("k", "int", 4, 1, 16, help="solved training examples in each prompt"),),
+            keeps_weights=True,
+        ),
+        TechniqueSpec(
+            "llamacpp", "llama.cpp, the 4-bit file as shipped (LLM)",
+            "Runs the language model's own packaged file in llama.cpp, the engine people use to run small "
+            "language models on laptops and phones: 4-bit weights and CPU kernels built for them, no conversion. "
+            "bits=8/6/5/3/2 requantizes that file to another GGUF level once.",
+            LLM, "engine.techniques.llm:llamacpp",
+            (ParamSpec("bits", "int", 0, 0, 8, optional=True,
+                       help="GGUF level: 0 the file as packaged (4-bit); 8, 6, 5, 4, 3 or 2: requantized from it once"),),
+            final=True, packaged_file=True,
         ),
         TechniqueSpec(
             "distill", "Distillation from a large teacher",

@@ -1,4 +1,5 @@
-"""Techniques on a causal LM (family "llm"): precision, 8-bit weights, fewer layers, few-shot prompting.
+"""Techniques on a causal LM (family "llm"): precision, 8-bit weights, fewer layers, few-shot prompting, and
+llama.cpp as the runtime.
 
 Each handler gets a servable whose weights may not be loaded yet and works on a FRESH module (loaded in the
 dtype it needs, or a copy of a loaded one), never on the one it was given: a 1.5B model in bf16 is loaded
@@ -90,3 +91,15 @@ def few_shot(model: LM, ctx: TechniqueContext, k: int) -> LM:
     shots = [(train.texts[i], int(train.labels[i])) for i in picked]
     ctx.report("few-shot", k=k, examples=[{"text": t[:120], "label": c} for t, c in shots], source=train.source)
     return model.with_shots(shots)
+
+
+def llamacpp(model: LM, ctx: TechniqueContext, bits: int = 0) -> LM:
+    """The packaged GGUF file in llama.cpp (its own quantization, its own kernels), or a copy requantized to
+    `bits`: the same rung, another runtime. Only steps that leave the weights alone (few-shot) may come before
+    it (engine.techniques.spec)."""
+    from engine.models.llamacpp import on_llamacpp
+
+    served = on_llamacpp(model, ctx.progress, bits)
+    ctx.report("llamacpp", **served.source.facts(), file_mb=round(served.source.size_bytes / 1e6, 1),
+               parameters=served.source.parameters)
+    return served

@@ -71,6 +71,10 @@ def parse_spec(spec: str) -> list[Step]:
             raise ValueError(f"{step.name} must be the last step of a pipeline: it leaves PyTorch for another runtime.")
     for earlier, later in itertools.combinations(steps, 2):  # a pipeline the engine can tell will fail is refused
         first, then = get_technique(earlier.name), get_technique(later.name)
+        if then.packaged_file and not first.keeps_weights:
+            raise ValueError(f"{later.name} cannot follow {earlier.name}: it runs the model's packaged file as it "
+                             f"is, so the weights {earlier.name} changes would be ignored. Measure "
+                             f"{earlier.name} and {later.name} as separate variants.")
         if first.leaves_fp32 and then.needs_fp32:
             if then.leaves_fp32:
                 fix = f"use one precision step, {earlier.name} or {later.name}, not both."

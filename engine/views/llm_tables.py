@@ -20,6 +20,7 @@ def prompting_frame(records: Sequence[TrialRecord]) -> pd.DataFrame:
         calibration = info.get("calibration") or {}
         rows.append({"variant": r.variant, "worked examples in the prompt": info["prompt"].get("shots", 0),
                      "prompt tokens per query": r.prompt_tokens_per_query, "precision": info.get("dtype"),
+                     "runtime": info.get("runtime", "transformers"),
                      "validation, raw answers": calibration.get("validation_before"),
                      "validation, calibrated": calibration.get("validation_after"),
                      "calibration texts": calibration.get("validation_size"),
