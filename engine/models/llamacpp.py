@@ -249,7 +249,22 @@ def _logsumexp(values: np.ndarray) -> float:
     return top + math.log(float(np.exp(values - top).sum()))
 
 
-class LlamaCppClassifier(PromptClassifier):
+class _PackagedFile:
+    """What a llama.cpp rung reports about its weights: the GGUF file's, not a PyTorch module's."""
+
+    source: LlamaCppSource
+
+    def layer_count(self) -> int:
+        return self.source.spec.layers
+
+    def num_parameters(self) -> int:
+        return self.source.parameters
+
+    def size_bytes(self) -> int:
+        return self.source.size_bytes
+
+
+class LlamaCppClassifier(_PackagedFile, PromptClassifier):
     """The prompted classifier with llama.cpp answering: the same prompt, answer words, worked examples and
     validation-fitted bias as the transformers rung; texts are read one at a time."""
 
@@ -271,17 +286,8 @@ class LlamaCppClassifier(PromptClassifier):
     def describe(self, texts: Sequence[str]) -> dict[str, Any]:
         return {**super().describe(texts), "dtype": self.source.level, **self.source.facts()}
 
-    def layer_count(self) -> int:
-        return self.source.spec.layers
 
-    def num_parameters(self) -> int:
-        return self.source.parameters
-
-    def size_bytes(self) -> int:
-        return self.source.size_bytes
-
-
-class LlamaCppGenerator(Generator):
+class LlamaCppGenerator(_PackagedFile, Generator):
     """The text generator with llama.cpp writing and reading: greedy, exactly max_new_tokens per response."""
 
     def generate(self, prompts: Sequence[str], max_new_tokens: int | None = None) -> tuple[np.ndarray, list[str]]:
@@ -305,15 +311,6 @@ class LlamaCppGenerator(Generator):
 
     def describe(self, texts: Sequence[str]) -> dict[str, Any]:
         return {"dtype": self.source.level, **self.source.facts()}
-
-    def layer_count(self) -> int:
-        return self.source.spec.layers
-
-    def num_parameters(self) -> int:
-        return self.source.parameters
-
-    def size_bytes(self) -> int:
-        return self.source.size_bytes
 
 
 def on_llamacpp(model: PromptClassifier | Generator, progress: Progress,
